@@ -1,0 +1,75 @@
+# KungFuVisor build. `make` builds the VMM and the guests; `make check` runs
+# every test; `make bench` runs the benchmarks. See README.md.
+CC      ?= gcc
+BUILD   := build
+V       ?= 0
+Q       := $(if $(filter 1,$(V)),,@)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+           -Wformat=2 -Wno-format-nonliteral -Wundef -Wvla
+HARDEN  := -fstack-protector-strong -fPIE -fstack-clash-protection -fcf-protection
+CFLAGS_BASE := -std=gnu11 $(WARN) $(HARDEN) -g -MMD -MP -Isrc -Itests/unit
+REL_CFLAGS  := $(CFLAGS_BASE) -O2 -D_FORTIFY_SOURCE=2
+SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_CFLAGS := $(CFLAGS_BASE) -O1 $(SAN_FLAGS)
+LDFLAGS_REL := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+LIBS    := -lpthread
+
+SRCS      := $(shell find src -name '*.c' | sort)
+MAIN_SRC  := src/cli/main.c
+LIB_SRCS  := $(filter-out $(MAIN_SRC),$(SRCS))
+REL_OBJS  := $(SRCS:%.c=$(BUILD)/obj/%.o)
+ASAN_OBJS := $(SRCS:%.c=$(BUILD)/asan/%.o)
+ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/%.o)
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps demo check unit integration bench fuzz clean help
+all: $(BUILD)/kfv $(BUILD)/asan/kfv guests
+
+help:
+	@echo "make            build build/kfv, build/asan/kfv and the guests"
+	@echo "make deps       install the Debian packages the build and tests need"
+	@echo "make demo       boot the demo guest (jailed, guarded) and print its summary"
+	@echo "make check      run every test (unit, integration, sanitizers)"
+	@echo "make bench      run the benchmarks; each prints its ratio"
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(REL_CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+$(BUILD)/kfv: $(REL_OBJS)
+	$(Q)$(CC) $(REL_CFLAGS) $(LDFLAGS_REL) -o $@ $^ $(LIBS)
+
+$(BUILD)/asan/kfv: $(ASAN_OBJS)
+	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $< $(ASAN_LIB_OBJS) $(LIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+
+-include guests/guests.mk
+
+demo: all
+	$(Q)scripts/demo.sh
+
+check: all unit
+	$(Q)tests/run-all.sh
+
+bench: all
+	$(Q)bench/run-all.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

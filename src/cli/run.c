@@ -1,0 +1,228 @@
+#define _GNU_SOURCE
+#include "run.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../boot/boot.h"
+#include "../devices/console.h"
+#include "../devices/legacy.h"
+#include "../devices/serial.h"
+#include "../boot/layout.h"
+#include "../util/file.h"
+#include "../util/hostmem.h"
+#include "../util/log.h"
+#include "../vmm/exit_status.h"
+#include "../vmm/kvm.h"
+#include "../vmm/vm.h"
+#include "summary.h"
+
+#define KVM_DEVICE "/dev/kvm"
+
+struct machine {
+	struct vm vm;
+	struct serial serial;
+	struct post_code post;
+	struct console console;
+	bool serial_up;
+};
+
+static int fail(struct run_error *err, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct run_error *err, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	err->status = status;
+	return status;
+}
+
+static int read_image(const char *what, const char *path, uint64_t limit, uint8_t **data, size_t *size,
+		      struct run_error *err)
+{
+	int ret = read_whole_file(path, limit, data, size);
+
+	switch (ret) {
+	case 0:
+		return 0;
+	case -EFBIG:
+		return fail(err, KFV_EXIT_BAD_IMAGE, "%s %s: larger than guest memory", what, path);
+	case -EISDIR:
+		return fail(err, KFV_EXIT_NO_INPUT, "%s %s: is a directory", what, path);
+	case -EINVAL:
+		return fail(err, KFV_EXIT_NO_INPUT, "%s %s: not a regular file", what, path);
+	default:
+		return fail(err, KFV_EXIT_NO_INPUT, "%s %s: %s", what, path, strerror(-ret));
+	}
+}
+
+static int open_kvm(struct run_error *err)
+{
+	const char *missing;
+	int fd = kvm_open(KVM_DEVICE, &missing);
+
+	if (fd >= 0)
+		return fd;
+	switch (fd) {
+	case -ENOENT:
+		fail(err, KFV_EXIT_UNAVAILABLE, "%s: not found (is KVM enabled in the kernel and firmware?)", KVM_DEVICE);
+		break;
+	case -EACCES:
+	case -EPERM:
+		fail(err, KFV_EXIT_UNAVAILABLE, "%s: permission denied (add the user to the kvm group)", KVM_DEVICE);
+		break;
+	case -ENOTSUP:
+		fail(err, KFV_EXIT_UNAVAILABLE, "%s: KVM lacks %s", KVM_DEVICE, missing);
+		break;
+	case -ENOTTY:
+		fail(err, KFV_EXIT_UNAVAILABLE, "%s: not a KVM device, or an unsupported KVM API version", KVM_DEVICE);
+		break;
+	default:
+		fail(err, KFV_EXIT_UNAVAILABLE, "%s: %s", KVM_DEVICE, strerror(-fd));
+	}
+	return -1;
+}
+
+static int attach_devices(struct machine *m, const struct run_options *o, struct run_error *err)
+{
+	int ret = serial_init(&m->serial, &m->vm, KFV_COM1_PORT, KFV_COM1_IRQ, STDOUT_FILENO);
+
+	if (ret)
+		return fail(err, KFV_EXIT_INTERNAL, "registering the serial port: %s", strerror(-ret));
+	m->serial_up = true;
+	ret = i8042_register(&m->vm);
+	if (!ret)
+		ret = post_code_register(&m->vm, &m->post);
+	if (!ret && o->debug_exit)
+		ret = debug_exit_register(&m->vm);
+	if (ret)
+		return fail(err, KFV_EXIT_INTERNAL, "registering legacy devices: %s", strerror(-ret));
+	return 0;
+}
+
+static int load_kernel(struct guest_mem *mem, const struct run_options *o, struct boot_entry *entry,
+		       struct run_error *err)
+{
+	uint8_t *kernel = NULL, *initrd = NULL;
+	size_t kernel_size = 0, initrd_size = 0;
+	struct boot_error berr = { "" };
+	struct boot_config cfg;
+	int ret;
+
+	ret = read_image("kernel", o->kernel, o->memory, &kernel, &kernel_size, err);
+	if (ret)
+		return ret;
+	if (o->initrd) {
+		ret = read_image("initrd", o->initrd, o->memory, &initrd, &initrd_size, err);
+		if (ret == KFV_EXIT_BAD_IMAGE)
+			fail(err, KFV_EXIT_BAD_IMAGE, "initrd %s: does not fit in %llu MiB of guest memory",
+			     o->initrd, (unsigned long long)(o->memory >> 20));
+		if (ret)
+			goto out;
+	}
+	cfg = (struct boot_config){
+		.kernel = kernel, .kernel_size = kernel_size,
+		.initrd = initrd, .initrd_size = initrd_size,
+		.cmdline = o->cmdline, .ncpus = o->cpus,
+	};
+	ret = boot_load(mem, &cfg, entry, &berr);
+	if (ret)
+		ret = fail(err, KFV_EXIT_BAD_IMAGE, "%s: %s", o->kernel, berr.msg[0] ? berr.msg : strerror(-ret));
+out:
+	free(kernel);
+	free(initrd);
+	return ret;
+}
+
+static int create_memory(struct guest_mem *mem, const struct run_options *o, struct run_error *err)
+{
+	uint64_t avail = host_available_memory();
+	int ret;
+
+	if (avail && o->memory > avail)
+		return fail(err, KFV_EXIT_UNAVAILABLE, "--memory %llu MiB: the host has only %llu MiB available",
+			    (unsigned long long)(o->memory >> 20), (unsigned long long)(avail >> 20));
+	ret = gm_create(mem, o->memory);
+	if (ret)
+		return fail(err, KFV_EXIT_UNAVAILABLE, "guest memory of %llu MiB: %s",
+			    (unsigned long long)(o->memory >> 20), strerror(-ret));
+	return 0;
+}
+
+int run_vm(const struct run_options *o, struct run_error *err)
+{
+	struct machine *m;
+	struct guest_mem mem;
+	struct boot_entry entry;
+	const char *what = "";
+	int kvm_fd = -1, ret, status;
+	unsigned max;
+
+	err->msg[0] = '\0';
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return fail(err, KFV_EXIT_OS_ERROR, "out of memory");
+	m->vm.vm_fd = -1;
+
+	/* Everything the user gave is checked before KVM is touched. */
+	status = create_memory(&mem, o, err);
+	if (status)
+		goto out_free;
+	status = load_kernel(&mem, o, &entry, err);
+	if (status)
+		goto out_mem;
+
+	kvm_fd = open_kvm(err);
+	if (kvm_fd < 0) {
+		status = err->status;
+		goto out_mem;
+	}
+	max = kvm_max_vcpus(kvm_fd);
+	if (o->cpus > max) {
+		status = fail(err, KFV_EXIT_USAGE, "--cpus %u: KVM on this host allows at most %u", o->cpus, max);
+		goto out_kvm;
+	}
+	ret = vm_create(&m->vm, kvm_fd, &mem, o->cpus, &what);
+	if (ret) {
+		status = fail(err, ret == -ENOMEM ? KFV_EXIT_UNAVAILABLE : KFV_EXIT_OS_ERROR, "%s: %s", what,
+			      strerror(-ret));
+		goto out_kvm;
+	}
+	m->vm.debug_exit = o->debug_exit;
+	status = attach_devices(m, o, err);
+	if (status)
+		goto out_vm;
+	ret = vm_load_boot_state(&m->vm, &entry);
+	if (ret) {
+		status = fail(err, KFV_EXIT_OS_ERROR, "setting the boot vCPU's registers: %s", strerror(-ret));
+		goto out_vm;
+	}
+	ret = console_start(&m->console, &m->vm, &m->serial, STDIN_FILENO);
+	if (ret) {
+		status = fail(err, KFV_EXIT_OS_ERROR, "starting the console: %s", strerror(-ret));
+		goto out_vm;
+	}
+
+	status = vm_run(&m->vm);
+	console_stop(&m->console);
+	if (!o->quiet)
+		print_run_summary(stderr, &m->vm, status);
+
+out_vm:
+	if (m->serial_up)
+		serial_destroy(&m->serial);
+	vm_destroy(&m->vm);
+out_kvm:
+	close(kvm_fd);
+out_mem:
+	gm_destroy(&mem); /* a no-op once the VM owns it */
+out_free:
+	free(m);
+	return status;
+}

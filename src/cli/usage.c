@@ -1,0 +1,51 @@
+#include <stdio.h>
+
+#include "options.h"
+
+void print_usage(FILE *out)
+{
+	fputs(
+"Usage: kfv run --kernel PATH [OPTIONS]\n"
+"       kfv --help | --version\n"
+"\n"
+"Boots one guest on KVM. The guest is untrusted: every port, MMIO and exit it\n"
+"causes goes through one dispatch point that counts it, and anything kfv does\n"
+"not handle stops the VM rather than being guessed at.\n"
+"\n"
+"Options for `kfv run`:\n"
+"  --kernel PATH      guest kernel: ELF64 with a PVH entry note, or a Linux\n"
+"                     bzImage (64-bit boot protocol, version 2.12 or later)\n"
+"  --initrd PATH      initial ramdisk, placed below the kernel's initrd_addr_max\n"
+"  --cmdline STR      kernel command line (at most 4095 bytes)\n"
+"  --memory SIZE      guest RAM, default 128M; suffix K, M, G or T (binary\n"
+"                     units; a bare number is MiB); at least 2M, a multiple\n"
+"                     of 4K, and no more than the host has available\n"
+"  --cpus N           vCPUs, 1 to KVM's limit (at most 255), default 1\n"
+"  --debug-exit       let the guest end the run by writing a byte to port\n"
+"                     0xf4; that byte becomes kfv's exit status\n"
+"  -q, --quiet        no end-of-run summary\n"
+"  -v, --verbose      more log lines (repeat for debug)\n"
+"  -h, --help         this text\n"
+"\n"
+"Console: COM1 goes to stdout. When stdin is a terminal it is the guest's\n"
+"input; type Ctrl-A x to quit, Ctrl-A Ctrl-A to send Ctrl-A.\n"
+"\n"
+"Exit status:\n"
+"  0     guest powered off (or wrote 0 to the debug-exit port)\n"
+"  N     with --debug-exit: the byte the guest wrote to port 0xf4\n"
+"  64    bad command line or option value\n"
+"  65    kernel or initrd rejected (not a kernel, malformed, does not fit)\n"
+"  66    kernel or initrd cannot be opened or read\n"
+"  69    /dev/kvm missing or not permitted, KVM lacks a feature, or the\n"
+"        host cannot give the memory asked for\n"
+"  70    internal error in kfv\n"
+"  71    other host system error\n"
+"  80    the guest asked for a reset (i8042 or KVM reset event)\n"
+"  81    the guest crashed: triple fault, or a crash event from KVM\n"
+"  82    KVM internal error, emulation failure or failed VM entry\n"
+"  83    an exit reason kfv does not handle (the VM is stopped)\n"
+"  84    stopped by SIGINT/SIGTERM/SIGHUP or the console escape\n"
+"\n"
+"See docs/ for the design, the boot protocol details and the guest kit.\n",
+	      out);
+}

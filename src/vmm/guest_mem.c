@@ -1,0 +1,113 @@
+#define _GNU_SOURCE
+#include "guest_mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../boot/layout.h"
+
+static void gm_split(struct guest_mem *gm, uint64_t size)
+{
+	gm->size = size;
+	gm->low_size = size < KFV_MMIO_HOLE_START ? size : KFV_MMIO_HOLE_START;
+	gm->high_size = size - gm->low_size;
+}
+
+int gm_create(struct guest_mem *gm, uint64_t size)
+{
+	int ret;
+
+	memset(gm, 0, sizeof(*gm));
+	gm->memfd = -1;
+	if (size == 0 || (size & 0xfff))
+		return -EINVAL;
+
+	gm->memfd = memfd_create("kfv-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (gm->memfd < 0)
+		return -errno;
+	if (ftruncate(gm->memfd, (off_t)size) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	/* The size is fixed for the VM's life: nobody holding the fd may grow or shrink it. */
+	if (fcntl(gm->memfd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	gm->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, gm->memfd, 0);
+	if (gm->host == MAP_FAILED) {
+		gm->host = NULL;
+		ret = errno == ENOMEM ? -ENOMEM : -errno;
+		goto err_close;
+	}
+	/* Guest memory must never be merged with another process's pages. */
+	(void)madvise(gm->host, size, MADV_UNMERGEABLE);
+	(void)madvise(gm->host, size, MADV_DONTDUMP);
+	gm_split(gm, size);
+	return 0;
+
+err_close:
+	close(gm->memfd);
+	gm->memfd = -1;
+	return ret;
+}
+
+void gm_init_from_buffer(struct guest_mem *gm, void *buf, uint64_t size)
+{
+	memset(gm, 0, sizeof(*gm));
+	gm->memfd = -1;
+	gm->host = buf;
+	gm_split(gm, size);
+}
+
+void gm_destroy(struct guest_mem *gm)
+{
+	if (gm->memfd >= 0) {
+		if (gm->host)
+			munmap(gm->host, gm->size);
+		close(gm->memfd);
+	}
+	gm->memfd = -1;
+	gm->host = NULL;
+	gm->size = gm->low_size = gm->high_size = 0;
+}
+
+void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	if (len == 0)
+		len = 1;
+	if (gpa + len < gpa)
+		return NULL;
+	if (gpa < gm->low_size)
+		return len <= gm->low_size - gpa ? gm->host + gpa : NULL;
+	if (gpa >= KFV_MMIO_HOLE_END && gm->high_size) {
+		uint64_t off = gpa - KFV_MMIO_HOLE_END;
+
+		if (off < gm->high_size && len <= gm->high_size - off)
+			return gm->host + gm->low_size + off;
+	}
+	return NULL;
+}
+
+int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len)
+{
+	void *dst = gm_ptr(gm, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len)
+{
+	const void *src = gm_ptr(gm, gpa, len);
+
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
