@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every test: the unit tests (ASan+UBSan builds), the integration tests
+# that need no KVM, then the KVM integration tests (directly on a KVM host,
+# inside the nested-KVM box otherwise). Ends with "N passed, N failed".
+cd "$(dirname "$0")/.." || exit 1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+section() { printf '\n== %s\n' "$1"; }
+
+section "unit tests (cmocka, ASan+UBSan)"
+if [ -z "${KFV_TEST_VMLINUZ:-}" ] && [ -e build/kvmbox/kernel/vmlinuz ]; then
+	export KFV_TEST_VMLINUZ=$PWD/build/kvmbox/kernel/vmlinuz
+fi
+for t in build/tests/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log.one" 2>&1
+	status=$?
+	sed -n -e "s/^\(not ok\|ok\) [0-9]* - \(.*\)/\1 - $name: \2/p" -e 's/^# \(.*\)/  # \1/p' "$log.one" | tee -a "$log"
+	# A crash or a sanitizer abort leaves no "not ok" line of its own.
+	if [ "$status" != 0 ] && ! grep -q '^not ok' "$log.one"; then
+		echo "not ok - $name: exited with status $status" | tee -a "$log"
+		tail -n 20 "$log.one"
+	fi
+done
+rm -f "$log.one"
+
+section "integration tests without KVM"
+for t in tests/integration/host/*.sh; do
+	bash "$t" 2>&1 | tee -a "$log"
+done
+
+section "integration tests on KVM"
+bash tests/kvmbox/with-kvm bash tests/integration/kvm-suite.sh 2>&1 | tee -a "$log"
+status=${PIPESTATUS[0]}
+if [ "$status" != 0 ] && ! grep -q "^not ok" "$log"; then
+	echo "not ok - kvm suite: the KVM run ended with status $status" | tee -a "$log"
+fi
+
+passed=$(grep -c '^ok - ' "$log" | tr -d ' ')
+skipped=$(grep -c '^ok - .*# SKIP' "$log" | tr -d ' ')
+failed=$(grep -c '^not ok - ' "$log" | tr -d ' ')
+passed=$((passed - skipped))
+echo
+if [ "$failed" != 0 ]; then
+	echo "failed:"
+	grep '^not ok - ' "$log" | sed 's/^/  /'
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
