@@ -16,7 +16,7 @@ expect() {
 		run "$bin" "$@"
 		check "$name [$(basename "$(dirname "$bin")")/$(basename "$bin")]" \
 			"want status $status and one line matching '$pattern'" \
-			eval '[ "$RC" = "$status" ] && [ "$(line_count "$ERR")" = 1 ] && printf %s "$ERR" | grep -qiE "$pattern" && [ -z "$OUT" ]'
+			eval '[ "$RC" = "$status" ] && [ "$(line_count "$ERR")" = 1 ] && printf %s "$ERR" | grep -qiE -e "$pattern" && [ -z "$OUT" ]'
 	done
 }
 
@@ -34,11 +34,13 @@ cp "$BZ" "$TEST_TMP/bad-setup.bzimage"
 printf '\xff' | dd of="$TEST_TMP/bad-setup.bzimage" bs=1 seek=$((0x1f1)) conv=notrunc status=none
 head -c $((24 << 20)) /dev/zero >"$TEST_TMP/big.initrd"
 mkdir "$TEST_TMP/dir"
+: >"$TEST_TMP/empty"
 
 expect "missing kernel"          66 "no such file"            -- run --kernel "$TEST_TMP/nope"
 expect "kernel is a directory"   66 "directory"               -- run --kernel "$TEST_TMP/dir"
 expect "not a kernel"            65 "not an ELF64 kernel or"  -- run --kernel /etc/passwd
-expect "empty kernel"            65 "not an ELF64 kernel or"  -- run --kernel /dev/null
+expect "empty kernel"            65 "not an ELF64 kernel or"  -- run --kernel "$TEST_TMP/empty"
+expect "kernel is a device"      66 "not a regular file"      -- run --kernel /dev/null
 expect "truncated ELF header"    65 "truncat|too short|smaller|outside" -- run --kernel "$TEST_TMP/trunc-header.elf"
 expect "truncated ELF segment"   65 "truncat|outside|beyond|past"  -- run --kernel "$TEST_TMP/trunc-segment.elf"
 expect "corrupted ELF phoff"     65 "program header"          -- run --kernel "$TEST_TMP/bad-phoff.elf"
