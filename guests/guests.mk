@@ -15,7 +15,8 @@ GUEST_QEMU    ?= qemu-system-x86_64
 GUEST_OUT := $(BUILD)/guests
 GUEST_OBJ := $(GUEST_OUT)/obj
 GUEST_LDS := guests/runtime/link.ld
-GUEST_NAMES := hello fault exitloop selftest
+# Every folder under guests/ is one guest, except the shared ones.
+GUEST_NAMES := $(filter-out runtime bzimage tools,$(notdir $(patsubst %/,%,$(sort $(dir $(wildcard guests/*/*.c guests/*/*.S))))))
 GUEST_BZIMAGES := hello
 
 # -nostdinc keeps host libc headers out; the compiler's own freestanding
