@@ -5,6 +5,7 @@
 #include "../vmm/exit_status.h"
 #include "options.h"
 #include "run.h"
+#include "surface_cmd.h"
 
 #define KFV_VERSION "0.1.0"
 
@@ -24,6 +25,10 @@ int main(int argc, char **argv)
 		printf("kfv %s\n", KFV_VERSION);
 		return KFV_EXIT_OK;
 	}
+	if (!strcmp(argv[1], "surface"))
+		return surface_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cpuid"))
+		return cpuid_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run")) {
 		fprintf(stderr, "kfv: unknown command %s (see kfv --help)\n", argv[1]);
 		return KFV_EXIT_USAGE;

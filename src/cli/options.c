@@ -4,9 +4,13 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "../devices/virtio/rate_limiter.h"
 #include "../util/parse.h"
+#include "../vmm/pinning.h"
 
-enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_DEBUG_EXIT };
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_DEBUG_EXIT, OPT_NOHYPE,
+       OPT_DEDICATED_CPUS, OPT_EXIT_BUDGET };
+enum { OPT_RNG = 400, OPT_RNG_RATE, OPT_DISK }; /* virtio devices */
 
 static const struct option long_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -15,6 +19,12 @@ static const struct option long_options[] = {
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "rng-rate", required_argument, NULL, OPT_RNG_RATE },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "nohype", no_argument, NULL, OPT_NOHYPE },
+	{ "dedicated-cpus", required_argument, NULL, OPT_DEDICATED_CPUS },
+	{ "exit-budget", required_argument, NULL, OPT_EXIT_BUDGET },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -40,9 +50,50 @@ static int parse_memory(const char *arg, uint64_t *out, char *msg, unsigned msgl
 	return 0;
 }
 
+/* --disk PATH[,ro][,id=NAME]: the path may not contain a comma. */
+static int parse_disk(const char *arg, struct run_options *o, char *msg, unsigned msglen)
+{
+	struct disk_option *d = &o->disks[o->nr_disks];
+	const char *p = strchr(arg, ','), *opt;
+	size_t n = p ? (size_t)(p - arg) : strlen(arg);
+
+	if (o->nr_disks == KFV_MAX_DISKS) {
+		snprintf(msg, msglen, "--disk: at most %d disks", KFV_MAX_DISKS);
+		return -EINVAL;
+	}
+	if (n == 0 || n >= sizeof(d->path)) {
+		snprintf(msg, msglen, "--disk %s: the path must be 1 to %zu bytes", arg, sizeof(d->path) - 1);
+		return -EINVAL;
+	}
+	memset(d, 0, sizeof(*d));
+	memcpy(d->path, arg, n);
+	for (opt = p; opt; opt = strchr(opt + 1, ',')) {
+		const char *end = strchr(opt + 1, ',');
+		size_t len = end ? (size_t)(end - opt - 1) : strlen(opt + 1);
+
+		if (len == 2 && strncmp(opt + 1, "ro", 2) == 0) {
+			d->read_only = true;
+		} else if (len > 3 && len - 3 <= KFV_DISK_ID_MAX && strncmp(opt + 1, "id=", 3) == 0) {
+			memcpy(d->id, opt + 4, len - 3);
+		} else {
+			snprintf(msg, msglen, "--disk %s: unknown option %.*s (want ro or id=NAME, NAME up to %d bytes)",
+				 arg, (int)len, opt + 1, KFV_DISK_ID_MAX);
+			return -EINVAL;
+		}
+	}
+	o->nr_disks++;
+	return 0;
+}
+
 int parse_run_options(int argc, char **argv, struct run_options *o, char *msg, unsigned msglen)
 {
+	return parse_options(argc, argv, o, true, msg, msglen);
+}
+
+int parse_options(int argc, char **argv, struct run_options *o, bool need_kernel, char *msg, unsigned msglen)
+{
 	uint64_t v;
+	unsigned bad = 0;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -57,6 +108,30 @@ int parse_run_options(int argc, char **argv, struct run_options *o, char *msg, u
 		case OPT_INITRD: o->initrd = optarg; break;
 		case OPT_CMDLINE: o->cmdline = optarg; break;
 		case OPT_DEBUG_EXIT: o->debug_exit = true; break;
+		case OPT_RNG: o->rng = true; break;
+		case OPT_RNG_RATE:
+			if (tb_parse(optarg, &o->rng_rate[0], &o->rng_rate[1], &o->rng_rate[2])) {
+				snprintf(msg, msglen, "--rng-rate %s: want SIZE,ONE_TIME_BURST,REFILL_MS (bytes, ms)",
+					 optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_DISK:
+			if (parse_disk(optarg, o, msg, msglen))
+				return -EINVAL;
+			break;
+		case OPT_NOHYPE: o->nohype = true; break;
+		case OPT_DEDICATED_CPUS:
+			if (pinning_parse(optarg, o->dedicated, KFV_MAX_CPUS, &o->ndedicated, msg, msglen))
+				return -EINVAL;
+			break;
+		case OPT_EXIT_BUDGET:
+			if (parse_uint(optarg, 1, UINT64_MAX / 2, &o->exit_budget)) {
+				snprintf(msg, msglen, "--exit-budget %s: must be a whole number of exits per second, at least 1",
+					 optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'q': o->quiet = true; break;
 		case 'v': o->verbosity++; break;
 		case 'h': print_usage(stdout); return 1;
@@ -84,7 +159,16 @@ int parse_run_options(int argc, char **argv, struct run_options *o, char *msg, u
 		snprintf(msg, msglen, "unexpected argument %s (see kfv --help)", argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->kernel) {
+	if (o->ndedicated && o->ndedicated < o->cpus) {
+		snprintf(msg, msglen, "--dedicated-cpus: %u CPUs listed for %u vCPUs (one host CPU per vCPU)",
+			 o->ndedicated, o->cpus);
+		return -EINVAL;
+	}
+	if (o->ndedicated && pinning_check_online(o->dedicated, o->ndedicated, &bad)) {
+		snprintf(msg, msglen, "--dedicated-cpus: CPU %u is not online (or not in kfv's affinity mask)", bad);
+		return -EINVAL;
+	}
+	if (need_kernel && !o->kernel) {
 		snprintf(msg, msglen, "--kernel PATH is required (see kfv --help)");
 		return -EINVAL;
 	}

@@ -12,6 +12,15 @@
 #define KFV_MAX_MEMORY     (1ULL << 40)   /* 1 TiB: far above what any host here gives */
 #define KFV_MAX_CPUS       255            /* xAPIC ids and the MP table stop here */
 
+#define KFV_MAX_DISKS      8
+#define KFV_DISK_ID_MAX    20             /* virtio-blk GET_ID answers 20 bytes */
+
+struct disk_option {
+	char path[1024];
+	char id[KFV_DISK_ID_MAX + 1]; /* "" when not given */
+	bool read_only;
+};
+
 struct run_options {
 	const char *kernel;
 	const char *initrd;
@@ -19,13 +28,27 @@ struct run_options {
 	uint64_t memory;
 	unsigned cpus;
 	bool debug_exit;
+	bool nohype;            /* --nohype: docs/nohype.md */
+	unsigned ndedicated;    /* --dedicated-cpus: host CPU of vCPU i is dedicated[i] */
+	unsigned dedicated[KFV_MAX_CPUS];
+	uint64_t exit_budget;   /* --exit-budget: exits to kfv per second, 0 = none */
 	bool quiet;
 	int verbosity;
+	/* virtio devices (docs/virtio.md) */
+	bool rng;
+	uint64_t rng_rate[3]; /* bytes bucket: size, one_time_burst, refill_time_ms; size 0 = unlimited */
+	struct disk_option disks[KFV_MAX_DISKS];
+	unsigned nr_disks;
 };
 
 /* Parses argv (argv[0] is "run"). Returns 0, 1 when --help was printed, or
  * -EINVAL with msg holding the one-line reason. */
 int parse_run_options(int argc, char **argv, struct run_options *o, char *msg, unsigned msglen)
+	__attribute__((warn_unused_result));
+
+/* Like parse_run_options(); with need_kernel false --kernel is optional
+ * (`kfv surface`, `kfv cpuid`). */
+int parse_options(int argc, char **argv, struct run_options *o, bool need_kernel, char *msg, unsigned msglen)
 	__attribute__((warn_unused_result));
 
 void print_usage(FILE *out);

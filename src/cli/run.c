@@ -18,8 +18,11 @@
 #include "../util/log.h"
 #include "../vmm/exit_status.h"
 #include "../vmm/kvm.h"
+#include "../vmm/pinning.h"
 #include "../vmm/vm.h"
 #include "summary.h"
+#include "virtio_devices.h"
+#include "surface_cmd.h"
 
 #define KVM_DEVICE "/dev/kvm"
 
@@ -29,6 +32,8 @@ struct machine {
 	struct post_code post;
 	struct console console;
 	bool serial_up;
+	struct virtio_plan vplan;
+	struct virtio_devices virtio;
 };
 
 static int fail(struct run_error *err, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -106,8 +111,8 @@ static int attach_devices(struct machine *m, const struct run_options *o, struct
 	return 0;
 }
 
-static int load_kernel(struct guest_mem *mem, const struct run_options *o, struct boot_entry *entry,
-		       struct run_error *err)
+static int load_kernel(struct guest_mem *mem, const struct run_options *o, const struct virtio_plan *vp,
+		       struct boot_entry *entry, struct run_error *err)
 {
 	uint8_t *kernel = NULL, *initrd = NULL;
 	size_t kernel_size = 0, initrd_size = 0;
@@ -129,7 +134,8 @@ static int load_kernel(struct guest_mem *mem, const struct run_options *o, struc
 	cfg = (struct boot_config){
 		.kernel = kernel, .kernel_size = kernel_size,
 		.initrd = initrd, .initrd_size = initrd_size,
-		.cmdline = o->cmdline, .ncpus = o->cpus,
+		.cmdline = vp->cmdline, .ncpus = o->cpus,
+		.acpi_devs = vp->acpi, .nr_acpi_devs = vp->nr,
 	};
 	ret = boot_load(mem, &cfg, entry, &berr);
 	if (ret)
@@ -152,7 +158,45 @@ static int create_memory(struct guest_mem *mem, const struct run_options *o, str
 	if (ret)
 		return fail(err, KFV_EXIT_UNAVAILABLE, "guest memory of %llu MiB: %s",
 			    (unsigned long long)(o->memory >> 20), strerror(-ret));
+	if (o->nohype) {
+		/* NoHype: every page present and locked before the guest runs. */
+		ret = surface_lock_memory(mem->host, mem->size);
+		if (ret) {
+			gm_destroy(mem);
+			return fail(err, KFV_EXIT_UNAVAILABLE,
+				    "--nohype: cannot pre-fault and lock %llu MiB of guest memory: %s (raise "
+				    "RLIMIT_MEMLOCK, e.g. ulimit -l, or free memory)",
+				    (unsigned long long)(o->memory >> 20), strerror(-ret));
+		}
+	}
 	return 0;
+}
+
+int run_describe_surface(const struct run_options *o, FILE *out, struct run_error *err)
+{
+	struct machine *m = calloc(1, sizeof(*m));
+	int status;
+
+	err->msg[0] = '\0';
+	if (!m)
+		return fail(err, KFV_EXIT_OS_ERROR, "out of memory");
+	/* The same devices as a run, on buses with no KVM behind them. */
+	m->vm.vm_fd = m->vm.kvm_fd = -1;
+	m->vm.mem.memfd = -1;
+	m->vm.ncpus = o->cpus;
+	atomic_init(&m->vm.stop_status, -1);
+	pthread_mutex_init(&m->vm.stop_lock, NULL);
+	bus_init(&m->vm.pio, BUS_PIO);
+	bus_init(&m->vm.mmio, BUS_MMIO);
+	options_surface_config(o, &m->vm.surface.cfg);
+	status = attach_devices(m, o, err);
+	if (!status)
+		surface_print(out, &m->vm);
+	if (m->serial_up)
+		serial_destroy(&m->serial);
+	pthread_mutex_destroy(&m->vm.stop_lock);
+	free(m);
+	return status;
 }
 
 int run_vm(const struct run_options *o, struct run_error *err)
@@ -160,6 +204,7 @@ int run_vm(const struct run_options *o, struct run_error *err)
 	struct machine *m;
 	struct guest_mem mem;
 	struct boot_entry entry;
+	struct surface_config scfg;
 	const char *what = "";
 	int kvm_fd = -1, ret, status;
 	unsigned max;
@@ -171,10 +216,14 @@ int run_vm(const struct run_options *o, struct run_error *err)
 	m->vm.vm_fd = -1;
 
 	/* Everything the user gave is checked before KVM is touched. */
+	if (virtio_plan(o, &m->vplan, err->msg, sizeof(err->msg))) {
+		status = err->status = KFV_EXIT_USAGE;
+		goto out_free;
+	}
 	status = create_memory(&mem, o, err);
 	if (status)
 		goto out_free;
-	status = load_kernel(&mem, o, &entry, err);
+	status = load_kernel(&mem, o, &m->vplan, &entry, err);
 	if (status)
 		goto out_mem;
 
@@ -188,16 +237,23 @@ int run_vm(const struct run_options *o, struct run_error *err)
 		status = fail(err, KFV_EXIT_USAGE, "--cpus %u: KVM on this host allows at most %u", o->cpus, max);
 		goto out_kvm;
 	}
-	ret = vm_create(&m->vm, kvm_fd, &mem, o->cpus, &what);
+	options_surface_config(o, &scfg);
+	if (o->ndedicated && pinning_keep_off(o->dedicated, scfg.ndedicated))
+		log_warn("--dedicated-cpus: no host CPU left for kfv's other threads; they share the vCPUs' CPUs");
+	ret = vm_create_ex(&m->vm, kvm_fd, &mem, o->cpus, &scfg, &what);
 	if (ret) {
-		status = fail(err, ret == -ENOMEM ? KFV_EXIT_UNAVAILABLE : KFV_EXIT_OS_ERROR, "%s: %s", what,
-			      strerror(-ret));
+		status = fail(err, ret == -ENOMEM || ret == -ENOTSUP ? KFV_EXIT_UNAVAILABLE : KFV_EXIT_OS_ERROR,
+			      "%s: %s", what, strerror(-ret));
 		goto out_kvm;
 	}
 	m->vm.debug_exit = o->debug_exit;
 	status = attach_devices(m, o, err);
 	if (status)
 		goto out_vm;
+	if (virtio_devices_create(&m->virtio, &m->vm, o, err->msg, sizeof(err->msg), &status)) {
+		err->status = status;
+		goto out_vm;
+	}
 	ret = vm_load_boot_state(&m->vm, &entry);
 	if (ret) {
 		status = fail(err, KFV_EXIT_OS_ERROR, "setting the boot vCPU's registers: %s", strerror(-ret));
@@ -209,12 +265,18 @@ int run_vm(const struct run_options *o, struct run_error *err)
 		goto out_vm;
 	}
 
+	if (virtio_devices_start(&m->virtio, err->msg, sizeof(err->msg))) {
+		console_stop(&m->console);
+		status = err->status = KFV_EXIT_OS_ERROR;
+		goto out_vm;
+	}
 	status = vm_run(&m->vm);
 	console_stop(&m->console);
 	if (!o->quiet)
 		print_run_summary(stderr, &m->vm, status);
 
 out_vm:
+	virtio_devices_destroy(&m->virtio); /* workers stop before guest RAM goes */
 	if (m->serial_up)
 		serial_destroy(&m->serial);
 	vm_destroy(&m->vm);

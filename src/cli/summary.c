@@ -2,8 +2,10 @@
 
 #include <stdatomic.h>
 
+#include "../devices/virtio/mmio.h"
 #include "../vmm/bus.h"
 #include "../vmm/vcpu.h"
+#include "../vmm/surface.h"
 #include "../vmm/vm.h"
 
 static void print_exits(FILE *out, const struct vm *vm)
@@ -50,4 +52,6 @@ void print_run_summary(FILE *out, const struct vm *vm, int status)
 	print_exits(out, vm);
 	print_unclaimed(out, &vm->pio, "port");
 	print_unclaimed(out, &vm->mmio, "mmio");
+	virtio_mmio_print_summary(out); /* one line per virtio device */
+	surface_print_summary(out, vm);
 }

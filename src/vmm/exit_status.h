@@ -17,6 +17,7 @@ enum kfv_exit_status {
 	KFV_EXIT_KVM_ERROR     = 82, /* KVM internal error, emulation failure or failed VM entry */
 	KFV_EXIT_UNKNOWN_EXIT  = 83, /* an exit reason kfv does not handle: fail closed */
 	KFV_EXIT_INTERRUPTED   = 84, /* stopped by SIGINT/SIGTERM or the console escape */
+	KFV_EXIT_BUDGET        = 86, /* the guest went over --exit-budget (exits to kfv per second) */
 };
 
 #endif

@@ -12,12 +12,16 @@
 #include "../util/log.h"
 #include "cpuid.h"
 #include "exit_status.h"
+#include "pinning.h"
+#include "surface.h"
 
 int vcpu_init(struct vcpu *vcpu, struct vm *vm, unsigned id, const struct kvm_cpuid2 *cpuid)
 {
 	void *run;
 	int ret;
 
+	if (vm->frozen)
+		return -EPERM; /* no vCPU is added once the guest runs */
 	memset(vcpu, 0, sizeof(*vcpu));
 	vcpu->vm = vm;
 	vcpu->id = id;
@@ -136,6 +140,11 @@ enum vcpu_verdict vcpu_handle_exit(struct vcpu *vcpu)
 	char what[96];
 
 	vcpu->exit_counts[reason < VCPU_EXIT_REASONS ? reason : VCPU_EXIT_REASONS - 1]++;
+	if (surface_account_exit(vcpu->vm)) {
+		vm_request_stop(vcpu->vm, KFV_EXIT_BUDGET, "vcpu %u: over the exit budget of %llu exits/s", vcpu->id,
+				(unsigned long long)vcpu->vm->surface.cfg.exit_budget);
+		return VCPU_STOP;
+	}
 	switch (reason) {
 	case KVM_EXIT_IO:
 		return handle_io(vcpu);
@@ -158,7 +167,15 @@ enum vcpu_verdict vcpu_handle_exit(struct vcpu *vcpu)
 		return handle_internal_error(vcpu);
 	case KVM_EXIT_SYSTEM_EVENT:
 		return handle_system_event(vcpu);
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		/* Only the MSR filter makes these; without it they are unplanned. */
+		if (!vcpu->vm->surface.msr_filter_on)
+			goto unexpected;
+		surface_handle_msr(vcpu); /* the guest gets #GP; no device sees it */
+		return VCPU_CONTINUE;
 	default:
+	unexpected:
 		/* Fail closed: an exit we did not plan for is not guessed at. */
 		snprintf(what, sizeof(what), "unexpected exit %s (%u)", kvm_exit_reason_name(reason), reason);
 		return stop_with_dump(vcpu, KFV_EXIT_UNKNOWN_EXIT, what);
@@ -170,6 +187,15 @@ void *vcpu_thread(void *arg)
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
 
+	if (vm->surface.cfg.ndedicated) {
+		int ret = pinning_pin_self(vm->surface.cfg.dedicated[vcpu->id]);
+
+		if (ret) {
+			vm_request_stop(vm, KFV_EXIT_OS_ERROR, "vcpu %u: pinning to host CPU %u: %s", vcpu->id,
+					vm->surface.cfg.dedicated[vcpu->id], strerror(-ret));
+			return NULL;
+		}
+	}
 	atomic_store(&vcpu->in_guest_loop, true);
 	while (!vm_stopping(vm)) {
 		int ret = vcpu_run_once(vcpu);

@@ -19,6 +19,7 @@
 #include "../boot/layout.h"
 #include "../util/log.h"
 #include "exit_status.h"
+#include "cpuid_profile.h"
 #include "kvm.h"
 #include "lapic.h"
 #include "vcpu.h"
@@ -27,13 +28,27 @@
 
 static int vm_stop_efd = -1; /* wakes vm_run()'s wait when a vCPU stops the VM */
 
+int vm_set_memory_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
+{
+	if (vm->frozen)
+		return -EPERM;
+	return kvm_set_memory(vm->vm_fd, slot, gpa, size, host);
+}
+
+void vm_freeze(struct vm *vm)
+{
+	vm->frozen = true;
+	bus_freeze(&vm->pio);
+	bus_freeze(&vm->mmio);
+}
+
 static int map_guest_memory(struct vm *vm)
 {
-	int ret = kvm_set_memory(vm->vm_fd, 0, 0, vm->mem.low_size, vm->mem.host);
+	int ret = vm_set_memory_slot(vm, 0, 0, vm->mem.low_size, vm->mem.host);
 
 	if (ret == 0 && vm->mem.high_size)
-		ret = kvm_set_memory(vm->vm_fd, 1, KFV_MMIO_HOLE_END, vm->mem.high_size,
-				     vm->mem.host + vm->mem.low_size);
+		ret = vm_set_memory_slot(vm, 1, KFV_MMIO_HOLE_END, vm->mem.high_size,
+					 vm->mem.host + vm->mem.low_size);
 	return ret;
 }
 
@@ -48,6 +63,7 @@ static int create_vcpus(struct vm *vm, const char **what)
 		*what = "KVM_GET_SUPPORTED_CPUID";
 		return ret;
 	}
+	cpuid_profile_apply(cpuid, vm->surface.cfg.cpuid_profile);
 	for (i = 0; i < vm->ncpus; i++) {
 		ret = vcpu_init(&vm->vcpus[i], vm, i, cpuid);
 		if (ret) {
@@ -66,9 +82,17 @@ static int create_vcpus(struct vm *vm, const char **what)
 
 int vm_create(struct vm *vm, int kvm_fd, struct guest_mem *mem, unsigned ncpus, const char **what)
 {
+	return vm_create_ex(vm, kvm_fd, mem, ncpus, NULL, what);
+}
+
+int vm_create_ex(struct vm *vm, int kvm_fd, struct guest_mem *mem, unsigned ncpus,
+		 const struct surface_config *cfg, const char **what)
+{
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
+	if (cfg)
+		vm->surface.cfg = *cfg;
 	vm->vm_fd = -1;
 	vm->kvm_fd = kvm_fd;
 	atomic_init(&vm->stop_status, -1);
@@ -106,6 +130,9 @@ int vm_create(struct vm *vm, int kvm_fd, struct guest_mem *mem, unsigned ncpus, 
 		goto err;
 	}
 	vm->ncpus = ncpus;
+	ret = surface_setup_vm(vm, what);
+	if (ret)
+		goto err_mem_owned;
 	ret = create_vcpus(vm, what);
 	if (ret)
 		goto err_mem_owned;
@@ -202,8 +229,7 @@ int vm_run(struct vm *vm)
 	unsigned i;
 	int sfd, ret = 0;
 
-	bus_freeze(&vm->pio);
-	bus_freeze(&vm->mmio);
+	vm_freeze(vm);
 
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGINT);

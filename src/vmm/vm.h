@@ -12,6 +12,7 @@
 
 #include "bus.h"
 #include "guest_mem.h"
+#include "surface.h"
 
 struct kvm_run;
 struct boot_entry;
@@ -42,6 +43,8 @@ struct vm {
 	_Atomic int stop_status; /* -1 while running */
 	pthread_mutex_t stop_lock;
 	char stop_reason[192];
+	bool frozen; /* set by vm_run(): no memory slot or vCPU can be added after (-EPERM) */
+	struct vm_surface surface; /* NoHype mode: MSR agent, exit budget, pinning (surface.h) */
 };
 
 /* Opens KVM, creates the VM with its irqchip and PIT, maps `mem` into it
@@ -50,6 +53,22 @@ struct vm {
  * caller's; *what names the step that failed. */
 int vm_create(struct vm *vm, int kvm_fd, struct guest_mem *mem, unsigned ncpus,
 	      const char **what) __attribute__((warn_unused_result));
+
+/* vm_create() with the NoHype settings in cfg (NULL: kfv's defaults): the
+ * CPUID profile, MSR filter and disabled exits are set up before the vCPUs
+ * exist (surface.h). */
+int vm_create_ex(struct vm *vm, int kvm_fd, struct guest_mem *mem, unsigned ncpus,
+		 const struct surface_config *cfg, const char **what) __attribute__((warn_unused_result));
+
+/* Maps [gpa, gpa + size) of guest memory at host in KVM slot `slot`.
+ * -EPERM once the VM is frozen: the memory map is fixed after boot. */
+int vm_set_memory_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
+	__attribute__((warn_unused_result));
+
+/* Fixes the configuration: from now on no memory slot, vCPU or bus range
+ * can be added, moved or removed. vm_run() calls it before the first
+ * guest instruction. */
+void vm_freeze(struct vm *vm);
 
 /* Sets the boot vCPU's registers for the loader's entry point. */
 int vm_load_boot_state(struct vm *vm, const struct boot_entry *entry) __attribute__((warn_unused_result));

@@ -1,0 +1,76 @@
+# shellcheck shell=bash
+# Shared by the benchmark scripts; sourced, not run. See docs/bench.md.
+#
+# Every benchmark prints a few detail lines and then, as its last line,
+#   <name>: <ratio> (<what over what>)
+# Figures are only ever compared with a floor or peer measured in the same
+# run, on the same machine, with the same KVM.
+
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_OUT=$BENCH_ROOT/build/bench
+BENCH_TMP=$BENCH_OUT/tmp          # scratch: the box's /tmp is private
+MEASURE=$BENCH_OUT/measure
+RAW_LOOP=$BENCH_OUT/raw_exit_loop
+KFV=${KFV_BENCH_KFV:-$BENCH_ROOT/build/kfv}   # another build can be compared
+GUESTS=$BENCH_ROOT/build/guests
+
+bench_have_kvm() {
+	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]
+}
+
+# Builds the helpers (on the host side, where compiling is fast).
+bench_build_tools() {
+	local f
+	for f in "$KFV" "$GUESTS/exitloop.elf" "$GUESTS/hello.elf"; do
+		[ -e "$f" ] || { echo "bench: ${f#"$BENCH_ROOT"/} is missing; run make first" >&2; return 1; }
+	done
+	make --no-print-directory -s -C "$BENCH_ROOT" -f bench/bench.mk bench-tools >&2
+}
+
+# Runs "$@" where /dev/kvm works: here when it does, otherwise inside the
+# nested-KVM box (one boot for the whole command). Returns its status.
+bench_with_kvm() {
+	if bench_have_kvm || [ "${KFV_IN_KVMBOX:-0}" = 1 ]; then
+		"$@"
+	elif [ -x "$BENCH_ROOT/tests/kvmbox/with-kvm" ]; then
+		KFV_KVMBOX_TIMEOUT=${KFV_KVMBOX_TIMEOUT:-1800} "$BENCH_ROOT/tests/kvmbox/with-kvm" "$@"
+	else
+		KFV_KVMBOX_TIMEOUT=${KFV_KVMBOX_TIMEOUT:-1800} "$BENCH_ROOT/tests/kvmbox/kvmbox" -- "$@"
+	fi
+}
+
+# For a benchmark script run on its own: build, then re-run itself where
+# /dev/kvm works. Call as: bench_setup "$0" "$@"
+bench_setup() {
+	local self=$1
+	shift
+	if ! bench_have_kvm && [ "${KFV_IN_KVMBOX:-0}" != 1 ]; then
+		bench_build_tools || exit 1
+		bench_with_kvm bash "$self" "$@"
+		exit $?
+	fi
+	[ -x "$MEASURE" ] && [ -x "$RAW_LOOP" ] || bench_build_tools || exit 1
+	bench_have_kvm || { echo "bench: /dev/kvm is not usable here" >&2; exit 1; }
+	mkdir -p "$BENCH_TMP"
+}
+
+# median of the numbers given as arguments (the lower middle for an even count)
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# min and max of the arguments, as "MIN MAX"
+minmax() {
+	printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo, hi }'
+}
+
+# calc FORMAT EXPRESSION: floating-point arithmetic through awk
+calc() {
+	awk "BEGIN { printf \"$1\", $2 }"
+}
+
+bench_fail() {
+	echo "$BENCH_NAME: FAILED: $*" >&2
+	echo "$BENCH_NAME: error ($*)"
+	exit 1
+}

@@ -1,0 +1,289 @@
+/* measure: runs one command and reports timings or memory, for the
+ * benchmark scripts (a shell measuring itself would add fork/exec noise).
+ *
+ *   measure time [OPTIONS] -- COMMAND [ARG...]
+ *       prints "FROM_NS LINE_NS EXIT_NS STATUS": nanoseconds from just
+ *       before fork until the last complete output line starting with
+ *       --from PREFIX that came before the --line one (-1 when none did),
+ *       until the first complete line starting with --line PREFIX arrived
+ *       (-1 when none did), until the command was reaped, and its exit
+ *       status (128+N for signal N, 124 when --timeout killed it).
+ *
+ *   measure rss [OPTIONS] -- COMMAND [ARG...]
+ *       waits for the --line PREFIX, then reads /proc/PID/status every
+ *       --interval-ms for --samples samples, sends SIGTERM and reaps it.
+ *       Prints "SAMPLES OWN_KIB ANON_KIB FILE_KIB SHMEM_KIB HWM_KIB THREADS
+ *       STATUS" where OWN = max over samples of RssAnon + RssFile, the other
+ *       fields from the sample that had it (HWM is VmHWM at the last sample).
+ *
+ * OPTIONS: --line PREFIX, --from PREFIX, --log FILE (everything the command wrote to stdout
+ * and stderr), --timeout SECONDS (default 300), --interval-ms N (20),
+ * --samples N (25). The command's stdin is /dev/null. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_MAX (1 << 20)
+
+struct child {
+	pid_t pid;
+	int out_fd;          /* read end of the command's stdout+stderr */
+	uint64_t start_ns;
+	const char *prefix;
+	const char *from_prefix;
+	int64_t line_ns;     /* -1 until the prefix line is complete */
+	int64_t from_ns;     /* last from_prefix line before it, or -1 */
+	char *log;
+	size_t log_len;
+	size_t line_start;   /* offset in log of the current (incomplete) line */
+	int status;
+	int reaped;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: measure time|rss [--line PREFIX] [--from PREFIX] [--log FILE] [--timeout S] "
+			"[--interval-ms N] [--samples N] -- COMMAND [ARG...]\n");
+	exit(64);
+}
+
+static int start(struct child *c, char **argv)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	c->start_ns = now_ns();
+	c->pid = fork();
+	if (c->pid < 0)
+		return -1;
+	if (c->pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		fprintf(stderr, "measure: %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	c->out_fd = p[0];
+	return 0;
+}
+
+/* Whether the line just completed in the log starts with prefix. */
+static int starts_with(const struct child *c, const char *prefix)
+{
+	size_t n = prefix ? strlen(prefix) : 0;
+
+	return n && c->log_len - c->line_start > n && memcmp(c->log + c->line_start, prefix, n) == 0;
+}
+
+/* Reads what is there; notes the time a line with the prefix completes.
+ * Returns 0 at end of file, 1 otherwise. */
+static int drain(struct child *c)
+{
+	char buf[4096];
+	ssize_t n = read(c->out_fd, buf, sizeof(buf));
+	uint64_t t = now_ns();
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
+	if (n == 0)
+		return 0;
+	for (ssize_t i = 0; i < n; i++) {
+		if (c->log_len < LOG_MAX)
+			c->log[c->log_len++] = buf[i];
+		if (buf[i] != '\n')
+			continue;
+		if (c->line_ns < 0 && c->log_len < LOG_MAX) {
+			if (starts_with(c, c->prefix))
+				c->line_ns = (int64_t)(t - c->start_ns);
+			else if (starts_with(c, c->from_prefix))
+				c->from_ns = (int64_t)(t - c->start_ns);
+		}
+		c->line_start = c->log_len;
+	}
+	return 1;
+}
+
+static int reap(struct child *c, int options)
+{
+	int st;
+	pid_t r = waitpid(c->pid, &st, options);
+
+	if (r != c->pid)
+		return 0;
+	c->reaped = 1;
+	c->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return 1;
+}
+
+/* Waits for output until the prefix line (when stop_at_line) or end of
+ * output, or the deadline. Returns 0, or -1 at the deadline. */
+static int pump(struct child *c, uint64_t deadline, int stop_at_line)
+{
+	struct pollfd pfd = { .fd = c->out_fd, .events = POLLIN };
+
+	while (c->out_fd >= 0) {
+		uint64_t t = now_ns();
+		int ms;
+
+		if (stop_at_line && c->line_ns >= 0)
+			return 0;
+		if (t >= deadline)
+			return -1;
+		ms = (int)((deadline - t) / 1000000) + 1;
+		if (poll(&pfd, 1, ms) < 0 && errno != EINTR)
+			return -1;
+		if (pfd.revents && !drain(c)) {
+			close(c->out_fd);
+			c->out_fd = -1;
+		}
+	}
+	return 0;
+}
+
+static void finish(struct child *c, uint64_t deadline, const char *log_path)
+{
+	if (pump(c, deadline, 0) < 0 && !c->reaped) {
+		kill(c->pid, SIGKILL);
+		reap(c, 0);
+		c->status = 124;
+	}
+	if (!c->reaped)
+		reap(c, 0);
+	if (c->out_fd >= 0)
+		close(c->out_fd);
+	if (log_path) {
+		FILE *f = fopen(log_path, "w");
+
+		if (f) {
+			fwrite(c->log, 1, c->log_len, f);
+			fclose(f);
+		}
+	}
+}
+
+static int read_status(pid_t pid, long *anon, long *file, long *shmem, long *hwm, long *threads)
+{
+	char path[64], line[256];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "RssAnon: %ld", anon) == 1 || sscanf(line, "RssFile: %ld", file) == 1 ||
+		    sscanf(line, "RssShmem: %ld", shmem) == 1 || sscanf(line, "VmHWM: %ld", hwm) == 1 ||
+		    sscanf(line, "Threads: %ld", threads) == 1)
+			found++;
+	}
+	fclose(f);
+	return found == 5 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct child c = { .line_ns = -1, .from_ns = -1 };
+	const char *log_path = NULL;
+	long timeout_s = 300, interval_ms = 20, samples = 25;
+	int rss_mode, i;
+	uint64_t deadline, exit_ns;
+
+	if (argc < 2)
+		usage();
+	if (!strcmp(argv[1], "rss"))
+		rss_mode = 1;
+	else if (!strcmp(argv[1], "time"))
+		rss_mode = 0;
+	else
+		usage();
+	for (i = 2; i < argc && strcmp(argv[i], "--"); i += 2) {
+		if (i + 1 >= argc)
+			usage();
+		if (!strcmp(argv[i], "--line"))
+			c.prefix = argv[i + 1];
+		else if (!strcmp(argv[i], "--from"))
+			c.from_prefix = argv[i + 1];
+		else if (!strcmp(argv[i], "--log"))
+			log_path = argv[i + 1];
+		else if (!strcmp(argv[i], "--timeout"))
+			timeout_s = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--interval-ms"))
+			interval_ms = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--samples"))
+			samples = atol(argv[i + 1]);
+		else
+			usage();
+	}
+	if (i + 1 >= argc || timeout_s <= 0 || interval_ms <= 0 || samples <= 0 || (rss_mode && !c.prefix))
+		usage();
+	c.log = malloc(LOG_MAX);
+	if (!c.log || start(&c, argv + i + 1) < 0) {
+		perror("measure");
+		return 70;
+	}
+	deadline = c.start_ns + (uint64_t)timeout_s * 1000000000ULL;
+
+	if (!rss_mode) {
+		finish(&c, deadline, log_path);
+		exit_ns = now_ns() - c.start_ns;
+		printf("%lld %lld %llu %d\n", (long long)c.from_ns, (long long)c.line_ns,
+		       (unsigned long long)exit_ns, c.status);
+		return 0;
+	}
+
+	long n = 0, best_anon = 0, best_file = 0, best_shmem = 0, hwm = 0, threads = 0;
+
+	if (pump(&c, deadline, 1) == 0 && c.line_ns >= 0) {
+		for (long s = 0; s < samples; s++) {
+			long anon, file, shmem, h, th;
+			struct timespec ts = { interval_ms / 1000, (interval_ms % 1000) * 1000000L };
+
+			if (reap(&c, WNOHANG) || read_status(c.pid, &anon, &file, &shmem, &h, &th) < 0)
+				break;
+			n++;
+			hwm = h;
+			if (anon + file > best_anon + best_file) {
+				best_anon = anon;
+				best_file = file;
+				best_shmem = shmem;
+				threads = th;
+			}
+			/* keep the pipe drained so the command never blocks on it */
+			struct pollfd pfd = { .fd = c.out_fd, .events = POLLIN };
+
+			if (c.out_fd >= 0 && poll(&pfd, 1, 0) > 0 && !drain(&c)) {
+				close(c.out_fd);
+				c.out_fd = -1;
+			}
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (!c.reaped)
+		kill(c.pid, SIGTERM);
+	finish(&c, now_ns() + 30ULL * 1000000000ULL, log_path);
+	printf("%ld %ld %ld %ld %ld %ld %ld %d\n", n, best_anon + best_file, best_anon, best_file, best_shmem,
+	       hwm, threads, c.status);
+	return 0;
+}

@@ -1,0 +1,32 @@
+# libFuzzer harnesses (clang). Included by the top-level Makefile, which
+# defines BUILD and Q.
+#
+#   make fuzz                   build the harnesses and run each for FUZZ_TIME seconds (default 60)
+#   make fuzz FUZZ_TIME=10
+#   make fuzz-build             build only: build/fuzz/fuzz_virtq, build/fuzz/fuzz_blk_req
+#
+# Each harness starts from its seed corpus in fuzz/corpus/NAME/ and writes
+# what it discovers to build/fuzz/corpus/NAME/ (the repository's corpus is
+# never modified); crashes land in build/fuzz/.
+FUZZ_CC      ?= clang
+FUZZ_TIME    ?= 60
+FUZZ_FLAGS   := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer -Isrc -Ifuzz -Wall -Wextra -Werror -Wno-unused-parameter
+FUZZ_NAMES   := virtq blk_req
+FUZZ_LIB_SRCS := src/devices/virtio/queue.c src/devices/virtio/blk_req.c src/vmm/guest_mem.c
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRCS)
+
+fuzz: fuzz-build
+	$(Q)for n in $(FUZZ_NAMES); do \
+		mkdir -p $(BUILD)/fuzz/corpus/$$n && \
+		echo "fuzz_$$n: $(FUZZ_TIME) s" && \
+		$(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_TIME) -max_len=16384 -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus/$$n fuzz/corpus/$$n || exit 1; \
+	done

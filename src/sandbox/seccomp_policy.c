@@ -1,0 +1,227 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <linux/kvm.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "seccomp_internal.h"
+
+/* The allow-lists. Every entry is explained in docs/seccomp.md: a change
+ * here is a change there. */
+
+enum cond {
+	ANY,
+	NO_EXEC,      /* arg2 (prot) lacks PROT_EXEC: mmap, mprotect */
+	OWN_PROCESS,  /* arg0 (tgid) is this process: tgkill */
+	THREAD_CLONE, /* arg0 (flags) is exactly what pthread_create passes: clone */
+	NOT_SIGSYS,   /* arg0 (signal) is not SIGSYS: the violation handler stays */
+	FILTER_LOAD,  /* seccomp(SECCOMP_SET_MODE_FILTER, 0 or FLAG_LOG, ...): stacking a narrower filter */
+	FUTEX_PLAIN,  /* arg1 (op): WAIT, WAKE, WAIT_BITSET or WAKE_BITSET, nothing PI or requeue */
+	ENOSYS_FAIL,  /* refused with ENOSYS, not trapped: clone3, so glibc falls back to clone */
+	IOCTL_LIST,   /* arg1 (request) from the role's ioctl list */
+	SELF,         /* arg0 (pid) is 0, the calling thread: sched_setaffinity */
+};
+
+struct rule {
+	int nr;
+	enum cond cond;
+};
+
+/* glibc's pthread_create (sysdeps/unix/sysv/linux/createthread.c). Anything
+ * else, fork's SIGCHLD included, is not a thread of ours. */
+#define PTHREAD_CLONE_FLAGS                                                                  \
+	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_SIGHAND | CLONE_THREAD | \
+	 CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
+
+/* Every role: returning from signal handlers, exiting, locks, writing logs,
+ * memory management without execute permission, and what glibc and the
+ * sanitizer runtimes do on their own (pthread_kill, thread exit, malloc). */
+static const struct rule base_rules[] = {
+	{ SYS_exit, ANY },          { SYS_exit_group, ANY },     { SYS_rt_sigreturn, ANY },
+	{ SYS_restart_syscall, ANY }, { SYS_futex, FUTEX_PLAIN }, { SYS_write, ANY },
+	{ SYS_sched_yield, ANY },   { SYS_clock_gettime, ANY },  { SYS_gettid, ANY },
+	{ SYS_getpid, ANY },        { SYS_rt_sigprocmask, ANY }, { SYS_tgkill, OWN_PROCESS },
+	{ SYS_mmap, NO_EXEC },      { SYS_mprotect, NO_EXEC },   { SYS_munmap, ANY },
+	{ SYS_mremap, ANY },        { SYS_madvise, ANY },        { SYS_brk, ANY },
+	{ SYS_sigaltstack, ANY },   { SYS_sched_getaffinity, ANY },
+};
+
+static const struct rule main_rules[] = {
+	{ SYS_read, ANY },  { SYS_poll, ANY },    { SYS_ppoll, ANY },
+	{ SYS_close, ANY }, { SYS_pread64, ANY }, { SYS_rt_sigaction, NOT_SIGSYS },
+	{ SYS_ioctl, IOCTL_LIST },
+};
+
+static const struct rule vcpu_rules[] = {
+	{ SYS_timerfd_settime, ANY }, { SYS_ioctl, IOCTL_LIST },
+};
+
+static const struct rule device_rules[] = {
+	{ SYS_read, ANY },    { SYS_readv, ANY },     { SYS_writev, ANY },          { SYS_pread64, ANY },
+	{ SYS_pwrite64, ANY }, { SYS_preadv, ANY },   { SYS_pwritev, ANY },         { SYS_fdatasync, ANY },
+	{ SYS_poll, ANY },    { SYS_ppoll, ANY },     { SYS_getrandom, ANY },       { SYS_timerfd_settime, ANY },
+	{ SYS_ioctl, IOCTL_LIST },
+};
+
+static const struct rule console_rules[] = {
+	{ SYS_read, ANY }, { SYS_poll, ANY }, { SYS_ppoll, ANY }, { SYS_ioctl, IOCTL_LIST },
+};
+
+/* The union only: what starting a thread takes, in the creator and in the
+ * new thread before it narrows itself (a vCPU pins itself first). */
+static const struct rule spawn_rules[] = {
+	{ SYS_clone, THREAD_CLONE }, { SYS_clone3, ENOSYS_FAIL }, { SYS_set_robust_list, ANY },
+	{ SYS_rseq, ANY },           { SYS_seccomp, FILTER_LOAD }, { SYS_sched_setaffinity, SELF },
+};
+
+/* Main: the console's terminal mode at exit, the summary's KVM statistics
+ * fds, and undoing ioeventfds and irqfds at teardown. */
+static const unsigned long main_ioctls[] = { TCGETS, TCSETS, KVM_GET_STATS_FD, KVM_IOEVENTFD, KVM_IRQFD };
+static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE };
+static const unsigned long device_ioctls[] = { KVM_IRQ_LINE };
+static const unsigned long console_ioctls[] = { KVM_IRQ_LINE };
+
+struct role_policy {
+	const struct rule *rules;
+	size_t nrules;
+	const unsigned long *ioctls;
+	size_t nioctls;
+};
+
+#define LIST(a) a, sizeof(a) / sizeof(a[0])
+
+/* Indexed by role; the union is made of all of them. */
+static const struct role_policy policies[ROLE_UNION] = {
+	[ROLE_VMM_MAIN] = { LIST(main_rules), LIST(main_ioctls) },
+	[ROLE_VCPU] = { LIST(vcpu_rules), LIST(vcpu_ioctls) },
+	[ROLE_DEVICE_IO] = { LIST(device_rules), LIST(device_ioctls) },
+	[ROLE_CONSOLE] = { LIST(console_rules), LIST(console_ioctls) },
+};
+
+/* An identical rule met twice (the union adds `read` three times) is fine. */
+static int add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n, const struct scmp_arg_cmp *cmp)
+{
+	int ret = seccomp_rule_add_array(ctx, action, nr, n, cmp);
+
+	return ret == -EEXIST ? 0 : ret;
+}
+
+static int add_ioctls(scmp_filter_ctx ctx, const unsigned long *req, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		/* The kernel reads the request as a 32-bit int: compare the
+		 * bits it will act on, whatever the caller left above them. */
+		struct scmp_arg_cmp c = { 1, SCMP_CMP_MASKED_EQ, 0xffffffffu, req[i] };
+		int ret = add(ctx, SCMP_ACT_ALLOW, SYS_ioctl, 1, &c);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int add_rule(scmp_filter_ctx ctx, const struct rule *r, pid_t pid)
+{
+	static const unsigned futex_ops[] = { FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET };
+	const uint64_t futex_mask = 0xffffffffu & ~(uint64_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+	struct scmp_arg_cmp c[2];
+	int ret;
+
+	switch (r->cond) {
+	case ANY:
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 0, NULL);
+	case NO_EXEC:
+		c[0] = (struct scmp_arg_cmp){ 2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0 };
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
+	case OWN_PROCESS:
+		c[0] = (struct scmp_arg_cmp){ 0, SCMP_CMP_EQ, (uint64_t)pid, 0 };
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
+	case THREAD_CLONE:
+		c[0] = (struct scmp_arg_cmp){ 0, SCMP_CMP_EQ, PTHREAD_CLONE_FLAGS, 0 };
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
+	case SELF:
+		c[0] = (struct scmp_arg_cmp){ 0, SCMP_CMP_EQ, 0, 0 };
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
+	case NOT_SIGSYS:
+		c[0] = (struct scmp_arg_cmp){ 0, SCMP_CMP_NE, SIGSYS, 0 };
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
+	case FILTER_LOAD:
+		c[0] = (struct scmp_arg_cmp){ 0, SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER, 0 };
+		c[1] = (struct scmp_arg_cmp){ 1, SCMP_CMP_MASKED_EQ, ~(uint64_t)SECCOMP_FILTER_FLAG_LOG, 0 };
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 2, c);
+	case FUTEX_PLAIN:
+		for (size_t i = 0; i < sizeof(futex_ops) / sizeof(futex_ops[0]); i++) {
+			c[0] = (struct scmp_arg_cmp){ 1, SCMP_CMP_MASKED_EQ, futex_mask, futex_ops[i] };
+			ret = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
+			if (ret)
+				return ret;
+		}
+		return 0;
+	case ENOSYS_FAIL:
+		return add(ctx, SCMP_ACT_ERRNO(ENOSYS), r->nr, 0, NULL);
+	case IOCTL_LIST:
+		return 0; /* added from the role's ioctl list */
+	}
+	return -EINVAL;
+}
+
+static int add_rules(scmp_filter_ctx ctx, const struct rule *rules, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++) {
+		int ret = add_rule(ctx, &rules[i], pid);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int add_role(scmp_filter_ctx ctx, enum thread_role role, pid_t pid)
+{
+	const struct role_policy *p = &policies[role];
+	int ret = add_rules(ctx, p->rules, p->nrules, pid);
+
+	return ret ? ret : add_ioctls(ctx, p->ioctls, p->nioctls);
+}
+
+scmp_filter_ctx seccomp_policy_build(enum thread_role role, uint32_t default_action, pid_t pid, int *err)
+{
+	scmp_filter_ctx ctx;
+	int ret;
+
+	if ((unsigned)role >= THREAD_ROLE_COUNT) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	ctx = seccomp_init(default_action);
+	if (!ctx) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	/* A 32-bit (int 0x80) or x32 syscall is a violation like any other. */
+	ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, default_action);
+	/* KVM_RUN is the hot path: test ioctl first. */
+	if (!ret && (role == ROLE_VCPU || role == ROLE_UNION))
+		ret = seccomp_syscall_priority(ctx, SYS_ioctl, 255);
+	if (!ret)
+		ret = add_rules(ctx, base_rules, sizeof(base_rules) / sizeof(base_rules[0]), pid);
+	if (role == ROLE_UNION) {
+		for (int r = 0; !ret && r < ROLE_UNION; r++)
+			ret = add_role(ctx, (enum thread_role)r, pid);
+		if (!ret)
+			ret = add_rules(ctx, spawn_rules, sizeof(spawn_rules) / sizeof(spawn_rules[0]), pid);
+	} else if (!ret) {
+		ret = add_role(ctx, role, pid);
+	}
+	if (ret) {
+		seccomp_release(ctx);
+		*err = ret;
+		return NULL;
+	}
+	return ctx;
+}
