@@ -9,8 +9,8 @@
 #include "../vmm/pinning.h"
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_DEBUG_EXIT, OPT_NOHYPE,
-       OPT_DEDICATED_CPUS, OPT_EXIT_BUDGET };
-enum { OPT_RNG = 400, OPT_RNG_RATE, OPT_DISK }; /* virtio devices */
+       OPT_DEDICATED_CPUS, OPT_EXIT_BUDGET, OPT_HUGEPAGES };
+enum { OPT_RNG = 400, OPT_RNG_RATE, OPT_DISK, OPT_NET }; /* virtio devices */
 
 static const struct option long_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -22,7 +22,9 @@ static const struct option long_options[] = {
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "rng-rate", required_argument, NULL, OPT_RNG_RATE },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "nohype", no_argument, NULL, OPT_NOHYPE },
+	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 	{ "dedicated-cpus", required_argument, NULL, OPT_DEDICATED_CPUS },
 	{ "exit-budget", required_argument, NULL, OPT_EXIT_BUDGET },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -50,7 +52,126 @@ static int parse_memory(const char *arg, uint64_t *out, char *msg, unsigned msgl
 	return 0;
 }
 
-/* --disk PATH[,ro][,id=NAME]: the path may not contain a comma. */
+/* A byte count: a bare number is bytes here; K/M/G/T suffixes as in
+ * parse_size(). */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+	size_t n = strlen(s);
+
+	if (n && s[n - 1] >= '0' && s[n - 1] <= '9')
+		return parse_uint(s, 0, UINT64_MAX, out);
+	return parse_size(s, out);
+}
+
+/* One key of a token bucket in a device option: PREFIX=SIZE,
+ * PREFIX_burst=SIZE, PREFIX_refill_ms=MS (rl[]: size, one_time_burst,
+ * refill_time_ms; the refill time defaults to 1000 ms). SIZEs are bytes
+ * (suffixes allowed) when `bytes`, else counts. Returns 1 when the key
+ * was one of them and the value good, 0 when it was none of them, -1 for
+ * a bad value. */
+static int parse_rate_key(const char *key, size_t keylen, const char *val, const char *prefix, bool bytes,
+			  uint64_t rl[3])
+{
+	size_t pl = strlen(prefix);
+	uint64_t v;
+	int slot;
+
+	if (keylen < pl || strncmp(key, prefix, pl) != 0)
+		return 0;
+	if (keylen == pl)
+		slot = 0;
+	else if (keylen == pl + 6 && strncmp(key + pl, "_burst", 6) == 0)
+		slot = 1;
+	else if (keylen == pl + 10 && strncmp(key + pl, "_refill_ms", 10) == 0)
+		slot = 2;
+	else
+		return 0;
+	if (slot == 2 ? parse_uint(val, 1, 3600000ULL * 24, &v)
+		      : bytes ? parse_bytes(val, &v) : parse_uint(val, 0, UINT64_MAX, &v))
+		return -1;
+	rl[slot] = v;
+	if (!rl[2])
+		rl[2] = 1000;
+	return 1;
+}
+
+/* Splits "key=value" (at most 63 bytes of value) out of a device option. */
+static bool split_kv(const char *opt, size_t len, size_t *keylen, char *val, size_t valsize)
+{
+	const char *eq = memchr(opt, '=', len);
+
+	if (!eq || (size_t)(opt + len - eq - 1) >= valsize)
+		return false;
+	*keylen = (size_t)(eq - opt);
+	memcpy(val, eq + 1, (size_t)(opt + len - eq - 1));
+	val[opt + len - eq - 1] = '\0';
+	return true;
+}
+
+/* --net tap=NAME[,mac=MAC][,mtu=N][,rx_bw=..][,tx_iops=..]... */
+static int parse_net(const char *arg, struct run_options *o, char *msg, unsigned msglen)
+{
+	struct net_option *n = &o->nets[o->nr_nets];
+	const char *opt = arg;
+
+	if (o->nr_nets == KFV_MAX_NETS) {
+		snprintf(msg, msglen, "--net: at most %d network devices", KFV_MAX_NETS);
+		return -EINVAL;
+	}
+	memset(n, 0, sizeof(*n));
+	n->mtu = 1500;
+	while (*opt) {
+		const char *end = strchr(opt, ',');
+		size_t len = end ? (size_t)(end - opt) : strlen(opt), keylen;
+		char val[64];
+		uint64_t v;
+		unsigned m[6];
+		int r = 0, used = 0;
+
+		if (!split_kv(opt, len, &keylen, val, sizeof(val)))
+			goto bad;
+		if (keylen == 3 && strncmp(opt, "tap", 3) == 0) {
+			if (!*val || strlen(val) > KFV_TAP_NAME_MAX || strchr(val, '/') || strchr(val, ' '))
+				goto bad;
+			memcpy(n->tap, val, strlen(val) + 1);
+		} else if (keylen == 3 && strncmp(opt, "mac", 3) == 0) {
+			if (strlen(val) != 17 || sscanf(val, "%2x:%2x:%2x:%2x:%2x:%2x%n", &m[0], &m[1], &m[2], &m[3],
+							&m[4], &m[5], &used) != 6 || used != 17 || (m[0] & 1))
+				goto bad;
+			for (int i = 0; i < 6; i++)
+				n->mac[i] = (uint8_t)m[i];
+			n->has_mac = true;
+		} else if (keylen == 3 && strncmp(opt, "mtu", 3) == 0) {
+			if (parse_uint(val, 68, 65535, &v))
+				goto bad;
+			n->mtu = (unsigned)v;
+		} else if ((r = parse_rate_key(opt, keylen, val, "rx_bw", true, n->rx_bw)) ||
+			   (r = parse_rate_key(opt, keylen, val, "rx_ops", false, n->rx_ops)) ||
+			   (r = parse_rate_key(opt, keylen, val, "tx_bw", true, n->tx_bw)) ||
+			   (r = parse_rate_key(opt, keylen, val, "tx_ops", false, n->tx_ops))) {
+			if (r < 0)
+				goto bad;
+		} else {
+			goto bad;
+		}
+		opt += len + (end ? 1 : 0);
+		continue;
+bad:
+		snprintf(msg, msglen,
+			 "--net %s: bad option %.*s (want tap=NAME, mac=XX:XX:XX:XX:XX:XX unicast, mtu=68..65535, "
+			 "{rx,tx}_{bw,ops}[_burst|_refill_ms]=N)",
+			 arg, (int)len, opt);
+		return -EINVAL;
+	}
+	if (!n->tap[0]) {
+		snprintf(msg, msglen, "--net %s: tap=NAME is required", arg);
+		return -EINVAL;
+	}
+	o->nr_nets++;
+	return 0;
+}
+
+/* --disk PATH[,ro][,id=NAME][,bw=..][,iops=..]: the path may not contain a comma. */
 static int parse_disk(const char *arg, struct run_options *o, char *msg, unsigned msglen)
 {
 	struct disk_option *d = &o->disks[o->nr_disks];
@@ -71,12 +192,22 @@ static int parse_disk(const char *arg, struct run_options *o, char *msg, unsigne
 		const char *end = strchr(opt + 1, ',');
 		size_t len = end ? (size_t)(end - opt - 1) : strlen(opt + 1);
 
+		size_t keylen;
+		char val[64];
+		int r = 0;
+
 		if (len == 2 && strncmp(opt + 1, "ro", 2) == 0) {
 			d->read_only = true;
 		} else if (len > 3 && len - 3 <= KFV_DISK_ID_MAX && strncmp(opt + 1, "id=", 3) == 0) {
 			memcpy(d->id, opt + 4, len - 3);
+		} else if (split_kv(opt + 1, len, &keylen, val, sizeof(val)) &&
+			   ((r = parse_rate_key(opt + 1, keylen, val, "bw", true, d->bw)) ||
+			    (r = parse_rate_key(opt + 1, keylen, val, "iops", false, d->iops))) && r > 0) {
+			/* a rate limit */
 		} else {
-			snprintf(msg, msglen, "--disk %s: unknown option %.*s (want ro or id=NAME, NAME up to %d bytes)",
+			snprintf(msg, msglen,
+				 "--disk %s: bad option %.*s (want ro, id=NAME with NAME up to %d bytes, "
+				 "bw[_burst|_refill_ms]=N or iops[_burst|_refill_ms]=N)",
 				 arg, (int)len, opt + 1, KFV_DISK_ID_MAX);
 			return -EINVAL;
 		}
@@ -120,7 +251,12 @@ int parse_options(int argc, char **argv, struct run_options *o, bool need_kernel
 			if (parse_disk(optarg, o, msg, msglen))
 				return -EINVAL;
 			break;
+		case OPT_NET:
+			if (parse_net(optarg, o, msg, msglen))
+				return -EINVAL;
+			break;
 		case OPT_NOHYPE: o->nohype = true; break;
+		case OPT_HUGEPAGES: o->hugepages = true; break;
 		case OPT_DEDICATED_CPUS:
 			if (pinning_parse(optarg, o->dedicated, KFV_MAX_CPUS, &o->ndedicated, msg, msglen))
 				return -EINVAL;
@@ -166,6 +302,10 @@ int parse_options(int argc, char **argv, struct run_options *o, bool need_kernel
 	}
 	if (o->ndedicated && pinning_check_online(o->dedicated, o->ndedicated, &bad)) {
 		snprintf(msg, msglen, "--dedicated-cpus: CPU %u is not online (or not in kfv's affinity mask)", bad);
+		return -EINVAL;
+	}
+	if (o->hugepages && (o->memory & ((2ULL << 20) - 1))) {
+		snprintf(msg, msglen, "--hugepages: --memory must be a multiple of 2M");
 		return -EINVAL;
 	}
 	if (need_kernel && !o->kernel) {

@@ -15,10 +15,23 @@
 #define KFV_MAX_DISKS      8
 #define KFV_DISK_ID_MAX    20             /* virtio-blk GET_ID answers 20 bytes */
 
+#define KFV_MAX_NETS       4
+#define KFV_TAP_NAME_MAX   15             /* IFNAMSIZ - 1 */
+
 struct disk_option {
 	char path[1024];
 	char id[KFV_DISK_ID_MAX + 1]; /* "" when not given */
 	bool read_only;
+	uint64_t bw[3];   /* bytes bucket: size, one_time_burst, refill_time_ms; size 0 = unlimited */
+	uint64_t iops[3]; /* requests bucket, the same shape */
+};
+
+struct net_option {
+	char tap[KFV_TAP_NAME_MAX + 1];
+	uint8_t mac[6];
+	bool has_mac;     /* else 02:4b:46:56:00:<device index> */
+	unsigned mtu;     /* 68..65535, default 1500 */
+	uint64_t rx_bw[3], rx_ops[3], tx_bw[3], tx_ops[3]; /* buckets, as for disks */
 };
 
 struct run_options {
@@ -29,6 +42,7 @@ struct run_options {
 	unsigned cpus;
 	bool debug_exit;
 	bool nohype;            /* --nohype: docs/nohype.md */
+	bool hugepages;         /* --hugepages: guest RAM in 2 MiB huge pages */
 	unsigned ndedicated;    /* --dedicated-cpus: host CPU of vCPU i is dedicated[i] */
 	unsigned dedicated[KFV_MAX_CPUS];
 	uint64_t exit_budget;   /* --exit-budget: exits to kfv per second, 0 = none */
@@ -39,6 +53,8 @@ struct run_options {
 	uint64_t rng_rate[3]; /* bytes bucket: size, one_time_burst, refill_time_ms; size 0 = unlimited */
 	struct disk_option disks[KFV_MAX_DISKS];
 	unsigned nr_disks;
+	struct net_option nets[KFV_MAX_NETS];
+	unsigned nr_nets;
 };
 
 /* Parses argv (argv[0] is "run"). Returns 0, 1 when --help was printed, or

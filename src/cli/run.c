@@ -154,7 +154,11 @@ static int create_memory(struct guest_mem *mem, const struct run_options *o, str
 	if (avail && o->memory > avail)
 		return fail(err, KFV_EXIT_UNAVAILABLE, "--memory %llu MiB: the host has only %llu MiB available",
 			    (unsigned long long)(o->memory >> 20), (unsigned long long)(avail >> 20));
-	ret = gm_create(mem, o->memory);
+	ret = gm_create_ex(mem, o->memory, o->hugepages ? GM_HUGEPAGES : 0);
+	if (ret == -ENOMEM && o->hugepages)
+		return fail(err, KFV_EXIT_UNAVAILABLE,
+			    "--hugepages: the host has not %llu MiB of free 2 MiB huge pages (see /proc/sys/vm/nr_hugepages)",
+			    (unsigned long long)(o->memory >> 20));
 	if (ret)
 		return fail(err, KFV_EXIT_UNAVAILABLE, "guest memory of %llu MiB: %s",
 			    (unsigned long long)(o->memory >> 20), strerror(-ret));

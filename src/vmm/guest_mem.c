@@ -2,7 +2,9 @@
 #include "guest_mem.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
+#include <linux/memfd.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -18,14 +20,23 @@ static void gm_split(struct guest_mem *gm, uint64_t size)
 
 int gm_create(struct guest_mem *gm, uint64_t size)
 {
+	return gm_create_ex(gm, size, 0);
+}
+
+int gm_create_ex(struct guest_mem *gm, uint64_t size, unsigned flags)
+{
+	bool huge = flags & GM_HUGEPAGES;
+	unsigned mfd_flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
 	int ret;
 
 	memset(gm, 0, sizeof(*gm));
 	gm->memfd = -1;
-	if (size == 0 || (size & 0xfff))
+	if (size == 0 || (size & (huge ? (2ULL << 20) - 1 : 0xfff)))
 		return -EINVAL;
+	if (huge)
+		mfd_flags |= MFD_HUGETLB | MFD_HUGE_2MB;
 
-	gm->memfd = memfd_create("kfv-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	gm->memfd = memfd_create("kfv-guest-ram", mfd_flags);
 	if (gm->memfd < 0)
 		return -errno;
 	if (ftruncate(gm->memfd, (off_t)size) < 0) {
@@ -37,7 +48,9 @@ int gm_create(struct guest_mem *gm, uint64_t size)
 		ret = -errno;
 		goto err_close;
 	}
-	gm->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, gm->memfd, 0);
+	/* Huge pages are reserved at mmap time (no MAP_NORESERVE), so a short
+	 * pool is an error here rather than a SIGBUS when the guest touches it. */
+	gm->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | (huge ? 0 : MAP_NORESERVE), gm->memfd, 0);
 	if (gm->host == MAP_FAILED) {
 		gm->host = NULL;
 		ret = errno == ENOMEM ? -ENOMEM : -errno;

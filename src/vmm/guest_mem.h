@@ -20,6 +20,12 @@ struct guest_mem {
  * cannot give it). */
 int gm_create(struct guest_mem *gm, uint64_t size) __attribute__((warn_unused_result));
 
+/* gm_create() with options: GM_HUGEPAGES backs RAM with 2 MiB huge pages,
+ * reserved in full at creation (size must be a multiple of 2 MiB;
+ * -ENOMEM when the host's pool cannot give them). */
+#define GM_HUGEPAGES 0x1u
+int gm_create_ex(struct guest_mem *gm, uint64_t size, unsigned flags) __attribute__((warn_unused_result));
+
 /* Sets up a guest_mem over caller-provided memory (unit tests, fuzzers):
  * no memfd, nothing to free. */
 void gm_init_from_buffer(struct guest_mem *gm, void *buf, uint64_t size);

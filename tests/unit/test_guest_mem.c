@@ -66,6 +66,27 @@ static void memfd_sealed(void **state)
 	gm_destroy(&gm); /* twice is harmless */
 	assert_int_equal(gm_create(&gm, 0), -EINVAL);
 	assert_int_equal(gm_create(&gm, 4097), -EINVAL);
+	/* huge pages come in 2 MiB units */
+	assert_int_equal(gm_create_ex(&gm, (2 << 20) + 4096, GM_HUGEPAGES), -EINVAL);
+}
+
+static void hugepages_from_the_pool_or_refused(void **state)
+{
+	struct guest_mem gm;
+	int ret;
+
+	(void)state;
+	/* Either the host's pool gives 4 MiB (sealed, usable) or the refusal
+	 * comes now, as an error, never later as a SIGBUS. */
+	ret = gm_create_ex(&gm, 4 << 20, GM_HUGEPAGES);
+	if (ret) {
+		assert_true(ret == -ENOMEM || ret == -EINVAL || ret == -ENOENT);
+		assert_int_equal(gm.memfd, -1);
+		return;
+	}
+	assert_int_equal(gm_write(&gm, (4 << 20) - 4, "abcd", 4), 0);
+	assert_int_equal(fcntl(gm.memfd, F_GET_SEALS) & F_SEAL_GROW, F_SEAL_GROW);
+	gm_destroy(&gm);
 }
 
 int main(void)
@@ -74,6 +95,7 @@ int main(void)
 		cmocka_unit_test(bounds_below_hole),
 		cmocka_unit_test(split_around_hole),
 		cmocka_unit_test(memfd_sealed),
+		cmocka_unit_test(hugepages_from_the_pool_or_refused),
 	};
 
 	return cmocka_run_group_tests_name("guest_mem", tests, NULL, NULL);

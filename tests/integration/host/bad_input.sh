@@ -54,6 +54,7 @@ expect "memory 0"                64 "memory"                  -- run --kernel "$
 expect "memory garbage"          64 "memory.*not a size"      -- run --kernel "$HELLO" --memory lots
 expect "memory not 4K multiple"  64 "multiple of 4K"          -- run --kernel "$HELLO" --memory 4097K
 expect "memory beyond host"      69 "host has only"           -- run --kernel "$HELLO" --memory 1T
+expect "hugepages, odd size"     64 "multiple of 2M"          -- run --kernel "$HELLO" --hugepages --memory 3M
 expect "cpus 0"                  64 "cpus"                    -- run --kernel "$HELLO" --cpus 0
 expect "cpus above limit"        64 "cpus"                    -- run --kernel "$HELLO" --cpus 256
 expect "cpus garbage"            64 "cpus"                    -- run --kernel "$HELLO" --cpus two
