@@ -31,7 +31,7 @@ $(BENCH_OUT)/libkfv.a: $(BENCH_KFV_OBJS)
 
 $(BENCH_OUT)/raw_exit_loop: bench/raw_exit_loop.c $(BENCH_OUT)/libkfv.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_OUT)/libkfv.a -lpthread
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_OUT)/libkfv.a $(or $(LIBS),-lpthread)
 
 $(BENCH_OUT)/measure: bench/measure.c
 	@mkdir -p $(dir $@)

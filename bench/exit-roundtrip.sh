@@ -132,9 +132,8 @@ if [ "${KFV_BENCH_EXIT_PROFILE:-1}" != 0 ]; then
 			# "name:calls" for each system call whose count grows with n
 			per=$(awk -v d=$((pb - pa)) '
 				/^-/ || /^%/ || /total$/ { next }
-				{ name = $NF; calls = ($5 ~ /^[0-9]+$/ && NF == 6) ? $4 : $4 }
-				FNR == NR { a[name] = $4; next }
-				{ x = ($4 - a[name]) / d; if (x >= 0.01) printf "%s%s %.2f", sep, name, x; sep = ", " }
+				FNR == NR { a[$NF] = $4; next }   # columns: % seconds usecs/call calls [errors] name
+				{ x = ($4 - a[$NF]) / d; if (x >= 0.01) { printf "%s%s %.2f", sep, $NF, x; sep = ", " } }
 				' "$BENCH_TMP/strace-$vmm-$pa" "$BENCH_TMP/strace-$vmm-$pb")
 			printf -v "sys_$vmm" '%s' "${per:-none}"
 		done

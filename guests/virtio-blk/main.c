@@ -4,7 +4,15 @@
  * expects an I/O error. With `ro` on the command line it expects the disk
  * to be read-only: writes must fail with IOERR and read back unchanged.
  * With `seed=N` the pattern changes (default 1). Ends with the report
- * line; exit 0 when every check passed. */
+ * line; exit 0 when every check passed.
+ *
+ * Other modes (`mode=` on the command line), for the no-data-lost tests:
+ *   write-flush-wait  write the pattern at `sector=`, flush, print
+ *                     "virtio-blk: flushed" and spin until killed;
+ *   fill              write 4 KiB at a time from sector 0 until a write
+ *                     fails (the host file system is full), expect that
+ *                     failure to be IOERR, then check the device still
+ *                     answers (a read, a flush) and report. */
 #include "runtime/guest.h"
 #include "runtime/virtio.h"
 
@@ -54,12 +62,50 @@ static int request(struct vq *q, uint32_t type, uint64_t sector, void *buf, uint
 	return status;
 }
 
+static void fill_pattern(uint64_t seed)
+{
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + seed * 13 + (i >> 9));
+}
+
+static void write_flush_wait(struct vq *q, uint64_t sector, uint64_t seed)
+{
+	fill_pattern(seed);
+	GUEST_ASSERT(request(q, T_OUT, sector, data, sizeof(data), NULL) == S_OK);
+	GUEST_ASSERT(request(q, T_FLUSH, 0, NULL, 0, NULL) == S_OK);
+	printf("virtio-blk: flushed sectors %lu-%lu\n", (unsigned long)sector, (unsigned long)sector + 7);
+	for (;;)
+		cpu_relax();
+}
+
+static void fill(struct vq *q, uint64_t capacity)
+{
+	uint64_t s;
+	int st = S_OK;
+
+	fill_pattern(3);
+	for (s = 0; s + 8 <= capacity; s += 8) {
+		st = request(q, T_OUT, s, data, sizeof(data), NULL);
+		if (st != S_OK)
+			break;
+	}
+	printf("virtio-blk: writes stopped at sector %lu of %lu with status %d\n", (unsigned long)s,
+	       (unsigned long)capacity, st);
+	GUEST_CHECK(st == S_IOERR);
+	/* The device is still there and answers. */
+	GUEST_CHECK(request(q, T_IN, 0, back, sizeof(back), NULL) == S_OK);
+	GUEST_CHECK(memcmp(back, data, sizeof(data)) == 0);
+	st = request(q, T_FLUSH, 0, NULL, 0, NULL);
+	GUEST_CHECK(st == S_OK || st == S_IOERR);
+	GUEST_DONE();
+}
+
 int guest_main(void)
 {
 	const char *cmd = boot_info.cmdline;
 	bool ro = cmdline_has(cmd, "ro");
 	uint64_t sector = 8, seed = 1, capacity;
-	char id[21];
+	char id[21], mode[24];
 	uint32_t got = 0;
 	struct vdev d;
 	struct vq q;
@@ -72,9 +118,16 @@ int guest_main(void)
 	capacity = virtio_read(&d, VIRTIO_REG_CONFIG) | (uint64_t)virtio_read(&d, VIRTIO_REG_CONFIG + 4) << 32;
 	printf("virtio-blk: device %u, %lu sectors%s\n", d.index, (unsigned long)capacity, ro ? ", read-only" : "");
 	GUEST_ASSERT(capacity >= sector + 8);
+	if (cmdline_get(cmd, "mode", mode, sizeof(mode))) {
+		if (strncmp(mode, "write-flush-wait", 17) == 0)
+			write_flush_wait(&q, sector, seed);
+		if (strncmp(mode, "fill", 5) == 0)
+			fill(&q, capacity);
+		printf("virtio-blk: unknown mode=%s\n", mode);
+		guest_exit(GUEST_EXIT_BAD_BOOT);
+	}
 
-	for (unsigned i = 0; i < sizeof(data); i++)
-		data[i] = (uint8_t)(i * 7 + seed * 13 + (i >> 9));
+	fill_pattern(seed);
 	int st = request(&q, T_OUT, sector, data, sizeof(data), NULL);
 	GUEST_CHECK(st == (ro ? S_IOERR : S_OK));
 	GUEST_CHECK(request(&q, T_FLUSH, 0, NULL, 0, NULL) == S_OK);

@@ -12,7 +12,7 @@ int virtio_plan(const struct run_options *o, struct virtio_plan *p, char *msg, s
 	size_t len;
 
 	memset(p, 0, sizeof(*p));
-	p->nr = o->nr_disks + (o->rng ? 1 : 0);
+	p->nr = o->nr_disks + o->nr_nets + (o->rng ? 1 : 0);
 	len = (size_t)snprintf(p->cmdline, sizeof(p->cmdline), "%s", o->cmdline);
 	for (unsigned i = 0; i < p->nr; i++) {
 		p->acpi[i] = (struct boot_acpi_mmio_dev){
@@ -46,12 +46,44 @@ int virtio_devices_create(struct virtio_devices *d, struct vm *vm, const struct 
 		if (!d->disks[i])
 			return -ENOMEM;
 		d->nr_disks = i + 1;
-		ret = virtio_blk_init(d->disks[i], vm, index, disk->path, disk->read_only, disk->id, msg, msglen);
+		struct virtio_blk_config cfg = {
+			.path = disk->path, .read_only = disk->read_only, .id = disk->id,
+			.bw = { disk->bw[0], disk->bw[1], disk->bw[2] },
+			.iops = { disk->iops[0], disk->iops[1], disk->iops[2] },
+		};
+
+		ret = virtio_blk_init(d->disks[i], vm, index, &cfg, msg, msglen);
 		if (ret) {
 			*status = ret == -EAGAIN || ret == -EACCES || ret == -EPERM || ret == -EROFS ||
 						  ret == -EBUSY
 					  ? KFV_EXIT_UNAVAILABLE
 					  : KFV_EXIT_NO_INPUT;
+			return ret;
+		}
+	}
+	for (unsigned i = 0; i < o->nr_nets; i++, index++) {
+		const struct net_option *no = &o->nets[i];
+		struct virtio_net_config cfg = {
+			.tap = no->tap, .mtu = (uint16_t)no->mtu,
+			.mac = { 0x02, 0x4b, 0x46, 0x56, 0x00, (uint8_t)index }, /* locally administered */
+			.rx_bw = { no->rx_bw[0], no->rx_bw[1], no->rx_bw[2] },
+			.rx_ops = { no->rx_ops[0], no->rx_ops[1], no->rx_ops[2] },
+			.tx_bw = { no->tx_bw[0], no->tx_bw[1], no->tx_bw[2] },
+			.tx_ops = { no->tx_ops[0], no->tx_ops[1], no->tx_ops[2] },
+		};
+
+		if (no->has_mac)
+			memcpy(cfg.mac, no->mac, 6);
+		d->nets[i] = calloc(1, sizeof(*d->nets[i]));
+		if (!d->nets[i])
+			return -ENOMEM;
+		d->nets[i]->tap_fd = -1;
+		d->nr_nets = i + 1;
+		ret = virtio_net_init(d->nets[i], vm, index, &cfg, msg, msglen);
+		if (ret) {
+			/* A missing, busy or wrong TAP is the host's state, not a
+			 * bad command line. */
+			*status = KFV_EXIT_UNAVAILABLE;
 			return ret;
 		}
 	}
@@ -83,6 +115,13 @@ int virtio_devices_start(struct virtio_devices *d, char *msg, size_t msglen)
 			return ret;
 		}
 	}
+	for (unsigned i = 0; i < d->nr_nets; i++) {
+		ret = virtio_mmio_start(&d->nets[i]->t);
+		if (ret) {
+			snprintf(msg, msglen, "starting virtio-net %u: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
 	if (d->rng) {
 		ret = virtio_mmio_start(&d->rng->t);
 		if (ret) {
@@ -100,6 +139,14 @@ void virtio_devices_destroy(struct virtio_devices *d)
 		free(d->rng);
 		d->rng = NULL;
 	}
+	for (unsigned i = 0; i < d->nr_nets; i++) {
+		if (d->nets[i]) {
+			virtio_net_destroy(d->nets[i]);
+			free(d->nets[i]);
+			d->nets[i] = NULL;
+		}
+	}
+	d->nr_nets = 0;
 	for (unsigned i = 0; i < d->nr_disks; i++) {
 		if (d->disks[i]) {
 			virtio_blk_destroy(d->disks[i]);

@@ -1,6 +1,6 @@
 /* The virtio devices of one VM, from the options to teardown: which
- * window and GSI each gets (disks first, in command-line order, then the
- * rng), how they are described to the guest (ACPI LNRO0005 devices and
+ * window and GSI each gets (disks first, then network devices, each in
+ * command-line order, then the rng), how they are described to the guest (ACPI LNRO0005 devices and
  * `virtio_mmio.device=` on the command line), creation and teardown. */
 #ifndef KFV_CLI_VIRTIO_DEVICES_H
 #define KFV_CLI_VIRTIO_DEVICES_H
@@ -11,6 +11,7 @@
 #include "../boot/boot.h"
 #include "../devices/virtio/blk.h"
 #include "../devices/virtio/mmio.h"
+#include "../devices/virtio/net.h"
 #include "../devices/virtio/rng.h"
 #include "options.h"
 
@@ -23,6 +24,8 @@ struct virtio_plan {
 struct virtio_devices {
 	struct virtio_blk *disks[KFV_MAX_DISKS];
 	unsigned nr_disks;
+	struct virtio_net *nets[KFV_MAX_NETS];
+	unsigned nr_nets;
 	struct virtio_rng *rng;
 };
 

@@ -97,12 +97,45 @@ static void test_parse(void **state)
 	assert_int_equal(tb_parse("1,2,999999999999", &s, &b, &r), -EINVAL);
 }
 
+/* A request takes from both buckets or from neither, and waits until
+ * both can give. */
+static void test_take_request(void **state)
+{
+	struct rate_limit ops_rl = { 2, 0, 1000 }, bytes_rl = { 1000, 500, 1000 };
+	struct token_bucket ops, bytes;
+	uint64_t wait;
+
+	(void)state;
+	tb_init_limit(&ops, &ops_rl, 0);
+	tb_init_limit(&bytes, &bytes_rl, 0);
+	assert_true(tb_take_request(&ops, &bytes, 1200, 0, &wait)); /* burst 500 + 700 */
+	assert_int_equal(wait, 0);
+	assert_int_equal(tb_available(&bytes, 0), 300);
+	/* Bytes short: nothing taken, not even the operation. */
+	assert_false(tb_take_request(&ops, &bytes, 400, 0, &wait));
+	assert_int_equal(wait, 100 * MS);
+	assert_int_equal(tb_available(&ops, 0), 1);
+	assert_int_equal(tb_available(&bytes, 0), 300);
+	assert_true(tb_take_request(&ops, &bytes, 400, wait, &wait));
+	/* Operations short: a zero-byte request (flush) waits for one. */
+	assert_false(tb_take_request(&ops, &bytes, 0, 100 * MS, &wait));
+	assert_true(wait >= 400 * MS && wait <= 500 * MS); /* never early */
+	assert_true(tb_take_request(&ops, &bytes, 0, 100 * MS + wait, &wait));
+	assert_int_equal(ops.throttled, 2);
+	/* NULL configuration: unlimited. */
+	tb_init_limit(&ops, NULL, 0);
+	tb_init_limit(&bytes, NULL, 0);
+	for (int i = 0; i < 1000; i++)
+		assert_true(tb_take_request(&ops, &bytes, UINT64_MAX, 0, &wait));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unlimited), cmocka_unit_test(test_refill),
 		cmocka_unit_test(test_burst),     cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_huge_values), cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_take_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

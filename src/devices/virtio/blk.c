@@ -115,8 +115,19 @@ static void blk_process(struct virtio_mmio *t, void *dev)
 			virtio_mmio_complete(t, 0, c->head, 0);
 			continue;
 		}
-		if (st == VIRTIO_BLK_S_OK)
+		if (st == VIRTIO_BLK_S_OK) {
+			uint64_t cost = r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT ? r->data_len : 0;
+			uint64_t wait;
+
+			if (!tb_take_request(&b->iops, &b->bw, cost, monotonic_ns(), &wait)) {
+				/* Over the limit: the request stays queued and is
+				 * taken again (and re-validated) when tokens are back. */
+				virtio_mmio_unpop(t, 0);
+				virtio_mmio_retry_after(t, wait);
+				return;
+			}
 			st = serve(b, r, &written);
+		}
 		if (st != VIRTIO_BLK_S_OK) {
 			written = 0;
 			atomic_fetch_add_explicit(&t->stats.io_errors, 1, memory_order_relaxed);
@@ -164,14 +175,19 @@ static int open_image(struct virtio_blk *b, const char *path, char *msg, size_t 
 	return 0;
 }
 
-int virtio_blk_init(struct virtio_blk *b, struct vm *vm, unsigned index, const char *path, bool read_only,
-		    const char *id, char *msg, size_t msglen)
+int virtio_blk_init(struct virtio_blk *b, struct vm *vm, unsigned index, const struct virtio_blk_config *cfg,
+		    char *msg, size_t msglen)
 {
 	uint32_t seg_max = BLK_QUEUE_MAX - 2, blk_size = 512;
+	const char *path = cfg->path, *id = cfg->id;
+	bool read_only = cfg->read_only;
+	uint64_t now = monotonic_ns();
 	int ret;
 
 	memset(b, 0, sizeof(*b));
 	b->read_only = read_only;
+	tb_init_limit(&b->iops, &cfg->iops, now);
+	tb_init_limit(&b->bw, &cfg->bw, now);
 	ret = open_image(b, path, msg, msglen);
 	if (ret) {
 		if (b->fd >= 0)

@@ -11,6 +11,7 @@
 
 #include "blk_req.h"
 #include "mmio.h"
+#include "rate_limiter.h"
 
 struct virtio_blk {
 	struct virtio_mmio t;
@@ -21,13 +22,25 @@ struct virtio_blk {
 	char id[VIRTIO_BLK_ID_BYTES];
 	uint8_t config[24];
 	struct blk_req req;
+	struct token_bucket iops;  /* one token per request */
+	struct token_bucket bw;    /* one token per data byte read or written */
+};
+
+/* What a disk is made of, from the command line. */
+struct virtio_blk_config {
+	const char *path;
+	bool read_only;
+	const char *id;            /* GET_ID answer; NULL or "": kfv-diskN */
+	struct rate_limit bw;      /* bytes; size 0: unlimited */
+	struct rate_limit iops;    /* requests; size 0: unlimited */
 };
 
 /* Opens and locks the image and creates the device. Returns 0 or a
  * negative errno with msg saying why (-EAGAIN: another process holds a
- * conflicting lock). */
-int virtio_blk_init(struct virtio_blk *b, struct vm *vm, unsigned index, const char *path, bool read_only,
-		    const char *id, char *msg, size_t msglen) __attribute__((warn_unused_result));
+ * conflicting lock). A request over the rate limits waits in the queue
+ * until the buckets have the tokens; it is never failed for that. */
+int virtio_blk_init(struct virtio_blk *b, struct vm *vm, unsigned index, const struct virtio_blk_config *cfg,
+		    char *msg, size_t msglen) __attribute__((warn_unused_result));
 
 void virtio_blk_destroy(struct virtio_blk *b);
 

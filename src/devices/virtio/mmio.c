@@ -106,6 +106,8 @@ static void process_locked(struct virtio_mmio *t)
 {
 	if ((t->status & VIRTIO_STATUS_DRIVER_OK) && !(t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
 		t->ops->process(t, t->dev);
+	else
+		virtio_mmio_pause_extra(t); /* DRIVER_OK notifies (kick) and resumes it */
 	if (t->irq_pending) {
 		t->irq_pending = false;
 		raise_irq(t, VIRTIO_MMIO_INT_VRING);
@@ -163,6 +165,12 @@ void virtio_mmio_complete(struct virtio_mmio *t, unsigned qi, uint16_t head, uin
 	}
 	if (virtq_should_notify(q, &t->vm->mem))
 		t->irq_pending = true;
+}
+
+void virtio_mmio_unpop(struct virtio_mmio *t, unsigned qi)
+{
+	if (qi < t->ops->nr_queues)
+		t->vq[qi].last_avail--;
 }
 
 void virtio_mmio_retry_after(struct virtio_mmio *t, uint64_t ns)
@@ -452,7 +460,8 @@ static void *worker(void *arg)
 	for (;;) {
 		struct pollfd fds[4] = {
 			{ .fd = t->stop_fd, .events = POLLIN }, { .fd = t->kick_fd, .events = POLLIN },
-			{ .fd = t->timer_fd, .events = POLLIN }, { .fd = t->extra_fd, .events = POLLIN },
+			{ .fd = t->timer_fd, .events = POLLIN },
+			{ .fd = atomic_load(&t->extra_paused) ? -1 : t->extra_fd, .events = POLLIN },
 		};
 
 		if (poll(fds, 4, -1) < 0) {
@@ -468,6 +477,8 @@ static void *worker(void *arg)
 			drain(t->timer_fd);
 		if (t->kick_is_ioeventfd && fds[1].revents)
 			atomic_fetch_add_explicit(&t->stats.notifies, 1, memory_order_relaxed);
+		if (fds[1].revents)
+			atomic_store(&t->extra_paused, false); /* the driver may have added buffers */
 		pthread_mutex_lock(&t->lock);
 		process_locked(t);
 		pthread_mutex_unlock(&t->lock);

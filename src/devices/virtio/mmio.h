@@ -85,6 +85,7 @@ struct virtio_mmio {
 	int stop_fd;
 	int timer_fd;       /* re-runs process() after a rate-limit wait */
 	int extra_fd;       /* a device's own fd to watch (tap), or -1 */
+	_Atomic bool extra_paused; /* stop watching extra_fd until the next notify */
 	pthread_t thread;
 	bool thread_started;
 	bool registered;
@@ -119,6 +120,18 @@ bool virtio_mmio_pop(struct virtio_mmio *t, unsigned q, enum vq_dir dir, struct 
 /* Returns a served chain with `len` bytes written; the interrupt is sent
  * when process() returns. */
 void virtio_mmio_complete(struct virtio_mmio *t, unsigned q, uint16_t head, uint32_t len);
+
+/* Puts back the last chain virtio_mmio_pop() returned on queue q, unserved:
+ * the next pop validates and returns it again (a rate-limited request
+ * waits this way). */
+void virtio_mmio_unpop(struct virtio_mmio *t, unsigned q);
+
+/* Stops watching extra_fd until the driver's next notify (a device with
+ * nowhere to put what the fd has, e.g. net RX without buffers). */
+static inline void virtio_mmio_pause_extra(struct virtio_mmio *t)
+{
+	atomic_store_explicit(&t->extra_paused, true, memory_order_relaxed);
+}
 
 /* Asks the worker to call process() again after ns nanoseconds. */
 void virtio_mmio_retry_after(struct virtio_mmio *t, uint64_t ns);

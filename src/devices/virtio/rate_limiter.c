@@ -87,6 +87,32 @@ uint64_t tb_wait_ns(struct token_bucket *tb, uint64_t n, uint64_t now_ns)
 	return (uint64_t)(((unsigned __int128)(need - tb->budget) * period_ns + tb->size - 1) / tb->size);
 }
 
+void tb_init_limit(struct token_bucket *tb, const struct rate_limit *rl, uint64_t now_ns)
+{
+	static const struct rate_limit none;
+
+	if (!rl)
+		rl = &none;
+	tb_init(tb, rl->size, rl->one_time_burst, rl->refill_time_ms, now_ns);
+}
+
+bool tb_take_request(struct token_bucket *ops, struct token_bucket *bytes, uint64_t n, uint64_t now_ns,
+		     uint64_t *wait_ns)
+{
+	uint64_t a = tb_wait_ns(ops, 1, now_ns), b = tb_wait_ns(bytes, n, now_ns);
+
+	if (a || b) {
+		ops->throttled++;
+		*wait_ns = a > b ? a : b;
+		return false;
+	}
+	/* Both waits are 0, so both takes succeed (same rules, same now). */
+	(void)tb_consume(ops, 1, now_ns);
+	(void)tb_consume(bytes, n, now_ns);
+	*wait_ns = 0;
+	return true;
+}
+
 static int parse_u64(const char *s, char **end, uint64_t *v)
 {
 	unsigned long long x;

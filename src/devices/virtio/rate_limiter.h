@@ -10,6 +10,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* A bucket's configuration, as the command line gives it. */
+struct rate_limit {
+	uint64_t size, one_time_burst, refill_time_ms; /* size 0: unlimited */
+};
+
 struct token_bucket {
 	uint64_t size;
 	uint64_t one_time_burst;
@@ -39,6 +44,16 @@ uint64_t tb_available(struct token_bucket *tb, uint64_t now_ns);
 /* Nanoseconds until n tokens (or a full bucket, when n > size) will be
  * there; 0 when they already are. */
 uint64_t tb_wait_ns(struct token_bucket *tb, uint64_t n, uint64_t now_ns);
+
+/* A full bucket configured from rl (NULL: unlimited). */
+void tb_init_limit(struct token_bucket *tb, const struct rate_limit *rl, uint64_t now_ns);
+
+/* For a request that costs one operation and n bytes: when both buckets
+ * hold enough, takes the tokens from both and returns true; otherwise
+ * takes nothing and returns false with *wait_ns set to when both will
+ * (the request waits, it is not failed). */
+bool tb_take_request(struct token_bucket *ops, struct token_bucket *bytes, uint64_t n, uint64_t now_ns,
+		     uint64_t *wait_ns);
 
 /* Parses "SIZE,BURST,REFILL_MS" (BURST may be 0). Returns 0 or -EINVAL. */
 int tb_parse(const char *s, uint64_t *size, uint64_t *burst, uint64_t *refill_ms);

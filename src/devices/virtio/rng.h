@@ -7,10 +7,6 @@
 #include "mmio.h"
 #include "rate_limiter.h"
 
-struct rate_limit {
-	uint64_t size, one_time_burst, refill_time_ms; /* size 0: unlimited */
-};
-
 struct virtio_rng {
 	struct virtio_mmio t;
 	struct token_bucket bytes;

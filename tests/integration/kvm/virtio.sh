@@ -2,8 +2,8 @@
 # virtio-mmio devices on KVM: virtio-rng serves entropy; every attack-desc-*
 # guest ends with the VMM alive, its bad chain refused and counted on the
 # device's summary line (also under ASan+UBSan); virtio-blk writes, flushes
-# and reads back, a read-only disk refuses writes, and a locked image
-# cannot be opened by a second VM.
+# and reads back, a read-only disk refuses writes, rate-limited requests
+# wait and pass, and a locked image cannot be opened by a second VM.
 cd "$(dirname "$0")/../../.." || exit 1
 . tests/lib.sh
 
@@ -58,6 +58,15 @@ check "virtio-blk.elf read-only" "want status 0 (writes refused with IOERR) and 
 
 run "$KFV_ASAN" run --kernel "$GUESTS/virtio-blk.elf" --disk "$img" --debug-exit
 check "virtio-blk.elf (ASan+UBSan)" "want status 0" eval '[ "$RC" = 0 ]'
+
+# Rate limits: throttled requests wait (the guest's checks all pass) and
+# the waits are counted.
+run "$KFV" run --kernel "$GUESTS/virtio-blk.elf" --disk "$img,iops=2,iops_refill_ms=200" --debug-exit
+check "virtio-blk.elf with iops=2 per 200 ms" "want status 0, all checks passed and throttling counted" \
+	eval '[ "$RC" = 0 ] && printf %s "$OUT" | grep -q "passed, 0 failed" && summary_line virtio-blk | grep -q "[1-9][0-9]* throttled"'
+run "$KFV_ASAN" run --kernel "$GUESTS/virtio-blk.elf" --disk "$img,bw=4K,bw_burst=0,bw_refill_ms=100" --debug-exit
+check "virtio-blk.elf with bw=4K per 100 ms (ASan+UBSan)" "want status 0, all checks passed and throttling counted" \
+	eval '[ "$RC" = 0 ] && printf %s "$OUT" | grep -q "passed, 0 failed" && summary_line virtio-blk | grep -q "[1-9][0-9]* throttled"'
 
 # A second VM on an image another one holds writable is refused.
 "$KFV" run --kernel "$GUESTS/exitloop.elf" --disk "$img" --debug-exit --cmdline "n=100000000" >/dev/null 2>&1 &
