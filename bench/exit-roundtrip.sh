@@ -11,33 +11,28 @@
 # switch to ring 3, printing the line) cancels in t(N2) - t(N1), so the
 # per-exit cost is
 #   (t(N2) - t(N1)) / (N2 - N1).
-# Each round runs kfv and the raw loop at N1, then at N2. Where the machine
-# has two CPUs or more the two VMMs of a round run at the same time, each on
-# its own CPU, so that whatever else the host is doing slows both alike (a
-# nested box on a shared host is slowed by its neighbours); with one CPU
-# they take turns, alternating which goes first. The headline is the median
-# over rounds of the round's kfv/raw ratio.
+# Each round runs kfv and the raw loop at N1, then at N2, one after the
+# other, alternating between rounds which goes first, so that the two sides
+# of a round see nearly the same machine. The headline is the median over
+# rounds of the round's kfv/raw ratio; the median per-exit cost of each
+# side and their ratio are printed too.
 #
 # Two load-independent figures follow the timings when the tools exist:
 # system calls per exit (strace -f -c, from the difference of two runs) and
 # user-space instructions per exit (valgrind --tool=callgrind, likewise).
 #
-# Settings (environment): KFV_BENCH_EXIT_REPS (rounds, 7), KFV_BENCH_EXIT_N1
+# Settings (environment): KFV_BENCH_EXIT_REPS (rounds, 9), KFV_BENCH_EXIT_N1
 # (10000), KFV_BENCH_EXIT_N2 (default: sized so N2 - N1 exits take about
-# KFV_BENCH_EXIT_SECONDS, 2, judged from the warm-up runs),
-# KFV_BENCH_EXIT_MODE (concurrent or alternate; default by CPU count),
+# KFV_BENCH_EXIT_SECONDS, 1.5, judged from the warm-up runs),
 # KFV_BENCH_EXIT_PROFILE=0 to skip the strace and callgrind figures.
 BENCH_NAME="exit-roundtrip"
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_setup "$0" "$@"
 
-reps=${KFV_BENCH_EXIT_REPS:-7}
+reps=${KFV_BENCH_EXIT_REPS:-9}
 n1=${KFV_BENCH_EXIT_N1:-10000}
-target_s=${KFV_BENCH_EXIT_SECONDS:-2}
-mode=${KFV_BENCH_EXIT_MODE:-}
-[ -n "$mode" ] || { [ "$(nproc)" -ge 2 ] && mode=concurrent || mode=alternate; }
-case $mode in concurrent|alternate) ;; *) bench_fail "KFV_BENCH_EXIT_MODE must be concurrent or alternate" ;; esac
+target_s=${KFV_BENCH_EXIT_SECONDS:-1.5}
 
 vmm_cmd() { # vmm_cmd kfv|raw N: sets CMD
 	if [ "$1" = kfv ]; then
@@ -65,14 +60,8 @@ check_one() { # check_one kfv|raw N: sets T to the run's time in ns
 }
 
 run_round_step() { # run_round_step FIRST SECOND N: sets TK and TR
-	if [ "$mode" = concurrent ]; then
-		start_one "$1" "$3" & local p=$!
-		start_one "$2" "$3"
-		wait "$p"
-	else
-		start_one "$1" "$3"
-		start_one "$2" "$3"
-	fi
+	start_one "$1" "$3"
+	start_one "$2" "$3"
 	check_one kfv "$3"; TK=$T
 	check_one raw "$3"; TR=$T
 }
@@ -97,7 +86,7 @@ fi
 [ "$n2" -gt "$n1" ] || bench_fail "N2 ($n2) must be larger than N1 ($n1)"
 dn=$((n2 - n1))
 
-echo "$BENCH_NAME: guest exitloop.elf (port 0x80 writes from ring 3), N1=$n1 N2=$n2, $reps rounds, $mode"
+echo "$BENCH_NAME: guest exitloop.elf (port 0x80 writes from ring 3), N1=$n1 N2=$n2, $reps rounds"
 echo "  warm-up estimate: kfv $(us "$est_kfv") us/exit, raw $(us "$est_raw") us/exit"
 kfv_costs=() raw_costs=() ratios=()
 for ((r = 1; r <= reps; r++)); do

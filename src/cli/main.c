@@ -5,6 +5,7 @@
 #include "../vmm/exit_status.h"
 #include "options.h"
 #include "run.h"
+#include "supervisor.h"
 #include "surface_cmd.h"
 
 #define KFV_VERSION "0.1.0"
@@ -43,7 +44,7 @@ int main(int argc, char **argv)
 	}
 	log_set_level(opts.verbosity >= 2 ? LOG_DEBUG : opts.verbosity == 1 ? LOG_INFO : LOG_WARN);
 
-	ret = run_vm(&opts, &err);
+	ret = supervise_run(&opts, &err);
 	if (err.msg[0])
 		fprintf(stderr, "kfv: %s\n", err.msg);
 	return ret;

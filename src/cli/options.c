@@ -9,7 +9,7 @@
 #include "../vmm/pinning.h"
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_DEBUG_EXIT, OPT_NOHYPE,
-       OPT_DEDICATED_CPUS, OPT_EXIT_BUDGET, OPT_HUGEPAGES };
+       OPT_DEDICATED_CPUS, OPT_EXIT_BUDGET, OPT_HUGEPAGES, OPT_NO_SANDBOX };
 enum { OPT_RNG = 400, OPT_RNG_RATE, OPT_DISK, OPT_NET }; /* virtio devices */
 
 static const struct option long_options[] = {
@@ -25,6 +25,7 @@ static const struct option long_options[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "nohype", no_argument, NULL, OPT_NOHYPE },
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "dedicated-cpus", required_argument, NULL, OPT_DEDICATED_CPUS },
 	{ "exit-budget", required_argument, NULL, OPT_EXIT_BUDGET },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -257,6 +258,7 @@ int parse_options(int argc, char **argv, struct run_options *o, bool need_kernel
 			break;
 		case OPT_NOHYPE: o->nohype = true; break;
 		case OPT_HUGEPAGES: o->hugepages = true; break;
+		case OPT_NO_SANDBOX: o->no_sandbox = true; break;
 		case OPT_DEDICATED_CPUS:
 			if (pinning_parse(optarg, o->dedicated, KFV_MAX_CPUS, &o->ndedicated, msg, msglen))
 				return -EINVAL;

@@ -42,6 +42,7 @@ struct run_options {
 	unsigned cpus;
 	bool debug_exit;
 	bool nohype;            /* --nohype: docs/nohype.md */
+	bool no_sandbox;        /* --no-sandbox: the VMM runs unjailed (debugging only) */
 	bool hugepages;         /* --hugepages: guest RAM in 2 MiB huge pages */
 	unsigned ndedicated;    /* --dedicated-cpus: host CPU of vCPU i is dedicated[i] */
 	unsigned dedicated[KFV_MAX_CPUS];

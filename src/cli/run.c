@@ -13,6 +13,7 @@
 #include "../devices/legacy.h"
 #include "../devices/serial.h"
 #include "../boot/layout.h"
+#include "../sandbox/lockdown.h"
 #include "../util/file.h"
 #include "../util/hostmem.h"
 #include "../util/log.h"
@@ -205,6 +206,20 @@ int run_describe_surface(const struct run_options *o, FILE *out, struct run_erro
 
 int run_vm(const struct run_options *o, struct run_error *err)
 {
+	return run_vm_locked(o, NULL, err);
+}
+
+static int lock_down(const struct run_lockdown *lock, struct run_error *err)
+{
+	struct jail_error jerr = { 0 };
+
+	if (sandbox_lockdown(lock->jail, lock->report_fd, &jerr))
+		return fail(err, KFV_EXIT_JAIL, "jail: %s", jerr.msg);
+	return 0;
+}
+
+int run_vm_locked(const struct run_options *o, const struct run_lockdown *lock, struct run_error *err)
+{
 	struct machine *m;
 	struct guest_mem mem;
 	struct boot_entry entry;
@@ -262,6 +277,12 @@ int run_vm(const struct run_options *o, struct run_error *err)
 	if (ret) {
 		status = fail(err, KFV_EXIT_OS_ERROR, "setting the boot vCPU's registers: %s", strerror(-ret));
 		goto out_vm;
+	}
+	/* Every fd is open: from here on the VMM opens nothing by path. */
+	if (lock) {
+		status = lock_down(lock, err);
+		if (status)
+			goto out_vm;
 	}
 	ret = console_start(&m->console, &m->vm, &m->serial, STDIN_FILENO);
 	if (ret) {

@@ -15,6 +15,19 @@ struct run_error {
  * started, err->msg says why (err->msg is empty otherwise). */
 int run_vm(const struct run_options *o, struct run_error *err);
 
+struct jail;
+
+/* Where and how the VMM locks itself down: set in the jailed child. */
+struct run_lockdown {
+	const struct jail *jail;
+	int report_fd; /* seccomp violation reports go here */
+};
+
+/* run_vm() that, when lock is not NULL, enters the jail and installs the
+ * seccomp allow-lists once every fd is open and before any thread that
+ * touches the guest starts. */
+int run_vm_locked(const struct run_options *o, const struct run_lockdown *lock, struct run_error *err);
+
 /* Registers the devices `o` asks for on buses with no KVM behind them and
  * prints the exit surface (`kfv surface`). Returns the exit status. */
 int run_describe_surface(const struct run_options *o, FILE *out, struct run_error *err);

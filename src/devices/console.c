@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "../sandbox/lockdown.h"
 #include "../vmm/exit_status.h"
 #include "../vmm/vm.h"
 #include "serial.h"
@@ -36,6 +37,10 @@ static void *console_thread(void *arg)
 	struct console *c = arg;
 	struct pollfd fds[2] = { { .fd = c->wake_efd, .events = POLLIN }, { .fd = c->in_fd, .events = POLLIN } };
 
+	if (sandbox_thread_role(ROLE_CONSOLE)) {
+		vm_request_stop(c->vm, KFV_EXIT_JAIL, "console: cannot install its seccomp filter");
+		return NULL;
+	}
 	while (!vm_stopping(c->vm)) {
 		unsigned char buf[SERIAL_RX_FIFO];
 		unsigned space = serial_rx_space(c->serial);

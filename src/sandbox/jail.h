@@ -122,7 +122,9 @@ int jail_prepare(const struct jail_config *c, struct jail *j, struct jail_error 
 	__attribute__((warn_unused_result));
 
 /* Forks a child in a new PID namespace (it is PID 1 there) that returns
- * fn(arg) as its exit status through _exit(). flags_extra may add
+ * fn(arg) as its exit status through _exit(). The child starts with SIGINT,
+ * SIGTERM and SIGHUP blocked (see jail_supervise()) and a parent death
+ * signal of SIGKILL tied to the calling thread. flags_extra may add
  * CLONE_NEWNS/IPC/UTS/NET/CGROUP, unshared in the child before fn. Returns
  * the child's pid or a negative errno. The supervisor's own PID namespace
  * for later children is restored before returning. */

@@ -21,6 +21,7 @@
  * back to our own namespace undoes it right after the fork. */
 pid_t jail_spawn(int (*fn)(void *), void *arg, int flags_extra)
 {
+	sigset_t stop, old;
 	int own_ns, ret;
 	pid_t pid;
 
@@ -34,6 +35,14 @@ pid_t jail_spawn(int (*fn)(void *), void *arg, int flags_extra)
 		close(own_ns);
 		return ret;
 	}
+	/* PID 1 drops a signal it has no handler for, but a blocked one
+	 * waits: the child is born with the stop signals blocked, so one
+	 * relayed before its signalfd exists is not lost. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, &old);
 	pid = fork();
 	if (pid == 0) {
 		close(own_ns);
@@ -46,6 +55,7 @@ pid_t jail_spawn(int (*fn)(void *), void *arg, int flags_extra)
 		_exit(fn(arg) & 0xff);
 	}
 	ret = pid < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (setns(own_ns, CLONE_NEWPID) < 0) {
 		/* Left like this, every later fork would land in the VM's
 		 * namespace and die with it: give up the child rather. */

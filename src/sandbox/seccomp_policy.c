@@ -77,6 +77,9 @@ static const struct rule console_rules[] = {
 static const struct rule spawn_rules[] = {
 	{ SYS_clone, THREAD_CLONE }, { SYS_clone3, ENOSYS_FAIL }, { SYS_set_robust_list, ANY },
 	{ SYS_rseq, ANY },           { SYS_seccomp, FILTER_LOAD }, { SYS_sched_setaffinity, SELF },
+	/* the stop signalfd and eventfds, and the device workers' timerfds, made before
+	 * the threads start: new anonymous fds, nothing reached by path */
+	{ SYS_signalfd4, ANY },      { SYS_eventfd2, ANY },       { SYS_timerfd_create, ANY },
 };
 
 /* Main: the console's terminal mode at exit, the summary's KVM statistics

@@ -18,6 +18,9 @@ enum kfv_exit_status {
 	KFV_EXIT_UNKNOWN_EXIT  = 83, /* an exit reason kfv does not handle: fail closed */
 	KFV_EXIT_INTERRUPTED   = 84, /* stopped by SIGINT/SIGTERM or the console escape */
 	KFV_EXIT_BUDGET        = 86, /* the guest went over --exit-budget (exits to kfv per second) */
+	KFV_EXIT_SECCOMP       = 85, /* the VMM made a syscall its thread's allow-list forbids */
+	KFV_EXIT_JAIL          = 87, /* the jail or the seccomp filters could not be set up */
+	KFV_EXIT_VMM_DIED      = 88, /* the VMM process died from a signal */
 };
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../sandbox/lockdown.h"
 #include "../util/log.h"
 #include "cpuid.h"
 #include "exit_status.h"
@@ -186,6 +187,12 @@ void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
+
+	/* Before the first guest instruction this thread runs. */
+	if (sandbox_thread_role(ROLE_VCPU)) {
+		vm_request_stop(vm, KFV_EXIT_JAIL, "vcpu %u: cannot install its seccomp filter", vcpu->id);
+		return NULL;
+	}
 
 	if (vm->surface.cfg.ndedicated) {
 		int ret = pinning_pin_self(vm->surface.cfg.dedicated[vcpu->id]);

@@ -17,6 +17,7 @@
 #include "../boot/boot.h"
 #include "../boot/entry_state.h"
 #include "../boot/layout.h"
+#include "../sandbox/lockdown.h"
 #include "../util/log.h"
 #include "exit_status.h"
 #include "cpuid_profile.h"
@@ -259,6 +260,9 @@ int vm_run(struct vm *vm)
 		}
 		pthread_mutex_unlock(&vm->stop_lock);
 	}
+	/* Every other thread exists now: the main thread needs only its own list. */
+	if (!vm_stopping(vm) && sandbox_thread_role(ROLE_VMM_MAIN))
+		vm_request_stop(vm, KFV_EXIT_JAIL, "main thread: cannot install its seccomp filter");
 	ret = wait_for_stop(vm, sfd);
 	if (ret)
 		vm_request_stop(vm, KFV_EXIT_OS_ERROR, "waiting for the VM: %s", strerror(-ret));

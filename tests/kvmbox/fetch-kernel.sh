@@ -34,7 +34,7 @@ for a in "$@"; do
     case $a in
         --force) force=1 ;;
         --quiet|-q) quiet=1 ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "fetch-kernel: unknown argument '$a' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -141,18 +141,18 @@ order=()
 builtin=$moddir/modules.builtin
 visit() {
     local m=$1 d
-    case ${state[$m]:-} in done) return ;; busy) die "dependency cycle at $m" ;; esac
+    case ${state[$m]:-} in seen) return ;; busy) die "dependency cycle at $m" ;; esac
     state[$m]=busy
     if [ -z "${file_of[$m]:-}" ]; then
         if [ -f "$builtin" ] && sed 's|.*/||; s/\.ko$//; s/-/_/g' "$builtin" | grep -qx -- "$m"; then
-            state[$m]=done; return
+            state[$m]=seen; return
         fi
         die "module $m not found in $pkg"
     fi
     decomp "${file_of[$m]}" >"$tmp/out/modules/$m.ko" || die "cannot decompress ${file_of[$m]}"
     for d in $(deps_of "$tmp/out/modules/$m.ko"); do visit "$(norm "$d")"; done
     order+=("$m")
-    state[$m]=done
+    state[$m]=seen
 }
 for m in "${wanted[@]}"; do visit "$m"; done
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Self-test of the kvmbox: boots a few boxes and checks what the test suite
 # relies on. Prints one "ok"/"not ok" line per check; exit status 0 when all
-# pass. Takes about a minute on an idle 2-core machine (four or five boots).
+# pass. Six boots: one to three minutes on a 2-core machine.
 #
 #   tests/kvmbox/selftest.sh            (as root, from anywhere)
 #   KFV_KVMBOX=always tests/kvmbox/selftest.sh   (force the box on a KVM host)
@@ -22,6 +22,7 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; 
 cat >"$out/inside.sh" <<'EOF'
 t() { local name=$1; shift; local o; if o=$("$@" 2>&1); then echo "ok   in-box: $name"; else echo "not ok in-box: $name: $(echo "$o" | tail -n 2 | tr '\n' ' ')"; fi; }
 t "KVM_CREATE_VM + KVM_RUN (dynamic binary from the host)" "$1"
+echo "     $("$1" 2>&1)"
 t "/dev/kvm is a character device" test -c /dev/kvm
 t "same directory as the caller" test "$(pwd -P)" = "$2"
 t "KFV_ variables passed in" test "${KFV_SELFTEST_VAR:-}" = 'a b $c "d"'
@@ -39,6 +40,13 @@ t "unix socket on /tmp" python3 -c 'import socket; s=socket.socket(socket.AF_UNI
 t "getrandom does not block" python3 -c 'import os; os.getrandom(32)'
 t "unprivileged user reads host files" setpriv --reuid=65534 --regid=65534 --clear-groups cat /etc/passwd
 t "write a file on the host" sh -c "echo from-the-box > $3"
+t "copy 3 MB onto the host" cp "$4" "$4.copy"
+t "shared mmap write to a host file" python3 -c '
+import mmap, sys
+with open(sys.argv[1], "wb") as f: f.truncate(1 << 20)
+with open(sys.argv[1], "r+b") as f:
+    m = mmap.mmap(f.fileno(), 1 << 20); m[4096:4101] = b"mmap!"; m.flush(); m.close()' "$4.mmap"
+t "with-kvm inside the box runs directly" sh -c "KFV_KVMBOX=always $5 sh -c 'test \$KFV_IN_KVMBOX = 1 && test -c /dev/kvm'"
 EOF
 
 kvm_smoke=$out/kvm-smoke
@@ -58,16 +66,19 @@ check "/dev/kvm listed, cwd kept" grep -q "^$repo\$" "$out/1.out"
 grep -q 'crw' "$out/1.out" || nok "/dev/kvm listed: $(head -n 3 "$out/1.out")"
 
 # 2. Everything the suite needs, inside one box.
+head -c 3000000 /dev/urandom >"$out/blob"
 KFV_SELFTEST_VAR='a b $c "d"' "$box" -- bash "$out/inside.sh" "$kvm_smoke" "$repo" "$out/from-box.txt" \
+    "$out/blob" "$here/with-kvm" \
     >"$out/2.out" 2>"$out/2.err"
 rc=$?
 cat "$out/2.out"
 grep -q '^not ok' "$out/2.out" && fails=$((fails + $(grep -c '^not ok' "$out/2.out")))
 check "in-box checks ran (status $rc)" test "$rc" = 0
 check "in-box file arrived on the host" grep -qx from-the-box "$out/from-box.txt"
+check "in-box copy byte-exact on the host" cmp -s "$out/blob" "$out/blob.copy"
+check "in-box mmap write visible on the host" test "$(dd if="$out/blob.mmap" bs=1 skip=4096 count=5 2>/dev/null)" = "mmap!"
 
 # 3. stdout and stderr kept apart and byte-exact; arguments with odd characters.
-head -c 3000000 /dev/urandom >"$out/blob"
 "$box" -- sh -c 'cat "$1"; printf "%s|" "$2" "$3" >&2; exit 0' sh "$out/blob" 'sp ace' "q'uo\"te\$x" \
     >"$out/3.out" 2>"$out/3.err"
 rc=$?

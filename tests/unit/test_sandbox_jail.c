@@ -31,8 +31,21 @@
  * what they see from inside through a pipe; the parent checks the rest from
  * outside through /proc and cgroupfs, as the guard will. */
 
-/* Not the real parent, so that the tests leave nothing in the host's tree. */
-#define TEST_CGROUP_PARENT "kfv-unit-test"
+/* Not the real parent, so that the tests leave nothing in the host's tree,
+ * and one per process, so that two runs at once do not meet. */
+static char test_cgroup_parent[32];
+#define TEST_CGROUP_PARENT ((const char *)test_cgroup_parent)
+
+/* A VM id no other test run uses at the same time. */
+static const char *vm_name(const char *what)
+{
+	static char id[8][48];
+	static unsigned next;
+	char *out = id[next++ % 8];
+
+	snprintf(out, sizeof(id[0]), "%s-%d", what, (int)getpid());
+	return out;
+}
 
 static char base[64];   /* a fresh chroot base per test */
 static char uiddir[96]; /* and a uid lock directory inside it */
@@ -40,6 +53,7 @@ static char uiddir[96]; /* and a uid lock directory inside it */
 static int setup(void **state)
 {
 	(void)state;
+	snprintf(test_cgroup_parent, sizeof(test_cgroup_parent), "kfv-test-%d", (int)getpid());
 	snprintf(base, sizeof(base), "/tmp/kfv-jail-test-XXXXXX");
 	assert_non_null(mkdtemp(base));
 	snprintf(uiddir, sizeof(uiddir), "%s/uids", base);
@@ -337,27 +351,31 @@ static void *send_sigterm(void *arg)
 static void supervise_relays_and_reports(void **state)
 {
 	char report[8];
+	sigset_t stop, old;
 	int p[2], status;
 	pthread_t t;
 	pid_t pid;
 
 	(void)state;
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	/* Born with SIGTERM blocked, as jail_spawn() makes its children (a
+	 * plain fork here, so that the test needs no root). */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	assert_int_equal(sigprocmask(SIG_BLOCK, &stop, &old), 0);
 	pid = fork();
-	if (pid == 0) { /* a VMM: blocks the stop signals, reads them from a signalfd */
-		sigset_t stop;
+	if (pid == 0) { /* a VMM: reads the stop signals from a signalfd */
 		struct signalfd_siginfo si;
 		int sfd;
 
-		sigemptyset(&stop);
-		sigaddset(&stop, SIGTERM);
-		sigprocmask(SIG_BLOCK, &stop, NULL);
+		usleep(200000); /* late: the signal was relayed before it looked */
 		sfd = signalfd(-1, &stop, 0);
 		if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si) || si.ssi_signo != SIGTERM)
 			_exit(1);
 		(void)!write(p[1], "stopped by SIGTERM", 18); /* more than the caller keeps */
 		_exit(42);
 	}
+	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
 	close(p[1]);
 	assert_int_equal(pthread_create(&t, NULL, send_sigterm, NULL), 0);
 	assert_int_equal(jail_supervise(pid, p[0], report, sizeof(report), &status), 0);
@@ -372,7 +390,12 @@ static void supervise_relays_and_reports(void **state)
 
 static int report_pid(void *arg)
 {
+	sigset_t mask;
+
 	(void)arg;
+	/* PID 1, born with the stop signals blocked */
+	if (sigprocmask(SIG_BLOCK, NULL, &mask) || !sigismember(&mask, SIGTERM) || !sigismember(&mask, SIGINT))
+		return 2;
 	return getpid() == 1 ? 0 : 1;
 }
 
@@ -766,7 +789,7 @@ static void cleanup_kills_leftovers(void **state)
 	(void)state;
 	skip_unless_root();
 	c = (struct jail_config){
-		.uid = JAIL_UID_BASE, .gid = JAIL_UID_BASE, .chroot_base = base, .vm_id = "leftover",
+		.uid = JAIL_UID_BASE, .gid = JAIL_UID_BASE, .chroot_base = base, .vm_id = vm_name("leftover"),
 		.guest_memory_bytes = 2 << 20, .ncpus = 1, .max_fds = 16, .cgroup_parent = TEST_CGROUP_PARENT,
 	};
 	if (jail_prepare(&c, &j, &err))
@@ -793,7 +816,7 @@ static void stale_state_after_a_crash(void **state)
 	(void)state;
 	skip_unless_root();
 	c = (struct jail_config){
-		.uid = JAIL_UID_BASE, .gid = JAIL_UID_BASE, .chroot_base = base, .vm_id = "crashed",
+		.uid = JAIL_UID_BASE, .gid = JAIL_UID_BASE, .chroot_base = base, .vm_id = vm_name("crashed"),
 		.guest_memory_bytes = 2 << 20, .ncpus = 1, .max_fds = 16, .cgroup_parent = TEST_CGROUP_PARENT,
 	};
 	if (jail_prepare(&c, &lost, &err))

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include "../../sandbox/lockdown.h"
 #include "mmio.h"
 
 #include <errno.h>
@@ -457,6 +458,10 @@ static void *worker(void *arg)
 {
 	struct virtio_mmio *t = arg;
 
+	if (sandbox_thread_role(ROLE_DEVICE_IO)) {
+		log_error("%s: cannot install the device thread's seccomp filter", t->ops->name);
+		return NULL;
+	}
 	for (;;) {
 		struct pollfd fds[4] = {
 			{ .fd = t->stop_fd, .events = POLLIN }, { .fd = t->kick_fd, .events = POLLIN },
