@@ -204,6 +204,25 @@ int run_describe_surface(const struct run_options *o, FILE *out, struct run_erro
 	return status;
 }
 
+int run_validate(const struct run_options *o, struct run_error *err)
+{
+	struct virtio_plan plan;
+	struct guest_mem mem;
+	struct boot_entry entry;
+	int status;
+
+	err->msg[0] = '\0';
+	memset(&plan, 0, sizeof(plan));
+	if (virtio_plan(o, &plan, err->msg, sizeof(err->msg)))
+		return err->status = KFV_EXIT_USAGE;
+	status = create_memory(&mem, o, err);
+	if (status)
+		return status;
+	status = load_kernel(&mem, o, &plan, &entry, err);
+	gm_destroy(&mem);
+	return status;
+}
+
 int run_vm(const struct run_options *o, struct run_error *err)
 {
 	return run_vm_locked(o, NULL, err);
@@ -215,6 +234,9 @@ static int lock_down(const struct run_lockdown *lock, struct run_error *err)
 
 	if (sandbox_lockdown(lock->jail, lock->report_fd, &jerr))
 		return fail(err, KFV_EXIT_JAIL, "jail: %s", jerr.msg);
+	/* Tells the supervisor the VM got as far as running, jailed. */
+	if (write(lock->report_fd, RUN_LOCKED_MARKER "\n", sizeof(RUN_LOCKED_MARKER)) < 0)
+		log_debug("report pipe: %s", strerror(errno));
 	return 0;
 }
 

@@ -15,7 +15,15 @@ struct run_error {
  * started, err->msg says why (err->msg is empty otherwise). */
 int run_vm(const struct run_options *o, struct run_error *err);
 
+/* Checks everything the user gave (options, host memory, kernel, initrd)
+ * the way run_vm() will, without KVM and without leaving anything behind:
+ * the supervisor calls it before it builds a jail. */
+int run_validate(const struct run_options *o, struct run_error *err);
+
 struct jail;
+
+/* What the VMM writes on its report fd once it is locked down. */
+#define RUN_LOCKED_MARKER "kfv-vmm: locked down"
 
 /* Where and how the VMM locks itself down: set in the jailed child. */
 struct run_lockdown {

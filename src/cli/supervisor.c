@@ -96,6 +96,10 @@ int supervise_run(const struct run_options *o, struct run_error *err)
 	err->msg[0] = '\0';
 	if (o->no_sandbox)
 		return run_unjailed(o, err);
+	/* Bad input is reported before any jail state exists. */
+	status = run_validate(o, err);
+	if (status)
+		return status;
 	if (geteuid() != 0)
 		return fail(err, KFV_EXIT_JAIL, "jail", "needs root to build the VMM's jail (or --no-sandbox, for debugging)");
 
@@ -108,6 +112,9 @@ int supervise_run(const struct run_options *o, struct run_error *err)
 	cfg.guest_memory_bytes = o->memory;
 	cfg.ncpus = o->cpus;
 	cfg.max_fds = 64;
+	/* A host that cannot give a cgroup or the memlock limit still gets the
+	 * rest of the jail; what is missing is printed in the summary. */
+	cfg.allow_degraded = true;
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		status = fail(err, KFV_EXIT_OS_ERROR, "report pipe", strerror(errno));
 		goto out_lease;
@@ -138,7 +145,9 @@ int supervise_run(const struct run_options *o, struct run_error *err)
 		goto out_jail;
 	}
 	status = interpret(ws, report, err);
-	if (!o->quiet)
+	/* Only a VM that got as far as running has a sandbox worth reporting;
+	 * a refused start stays one line. */
+	if (!o->quiet && strstr(report, RUN_LOCKED_MARKER))
 		print_sandbox_summary(&j);
 out_jail:
 	if (jail_cleanup(&j, &jerr))

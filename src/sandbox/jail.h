@@ -35,8 +35,9 @@
 #define JAIL_OVERHEAD_RAM_DIV  64 /* plus guest RAM / 64 for KVM's page tables */
 /* Sanitizer builds need room for shadow memory and the allocator's quarantine. */
 #define JAIL_OVERHEAD_SANITIZER (512ull << 20)
-/* RLIMIT_MEMLOCK = guest RAM + this: enough to lock guest memory and a few
- * small buffers, never the whole host. */
+/* RLIMIT_MEMLOCK = guest RAM + this (or the current hard limit, if lower
+ * and kfv cannot raise it): enough to lock guest memory and a few small
+ * buffers, never the whole host. */
 #define JAIL_MEMLOCK_SLACK     (4ull << 20)
 /* Threads beyond the vCPUs: main, console, device I/O workers and spares. */
 #define JAIL_EXTRA_TASKS       12u
@@ -62,8 +63,7 @@ struct jail_config {
 /* What the jail runs without when allow_degraded let it. Never silent: the
  * supervisor must report jail.degraded_msg. */
 enum jail_degraded {
-	JAIL_DEGRADED_CGROUP  = 1u << 0, /* no cgroup: no memory, task or CPU limit, no freeze */
-	JAIL_DEGRADED_MEMLOCK = 1u << 1, /* RLIMIT_MEMLOCK stays below guest RAM: guest memory cannot be locked */
+	JAIL_DEGRADED_CGROUP = 1u << 0, /* no cgroup: no memory, task or CPU limit, no freeze */
 };
 
 enum jail_cgroup_kind { JAIL_CGROUP_NONE, JAIL_CGROUP_V1, JAIL_CGROUP_V2 };

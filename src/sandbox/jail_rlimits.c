@@ -43,21 +43,14 @@ int jail_rlimits_plan(struct jail *j, struct jail_error *err)
 	if (ok)
 		return ok;
 
-	j->memlock_limit = want;
+	/* Where the hard limit is lower and cannot be raised, it stays: that
+	 * is stricter, and nothing needs more. Guest RAM is locked, if at all,
+	 * before the jail by root, whose CAP_IPC_LOCK ignores the limit, and
+	 * no seccomp list has mlock. */
 	ok = can_have(RLIMIT_MEMLOCK, want, can_raise, &hard);
 	if (ok < 0)
 		return jail_fail(err, "rlimits", ok, "reading RLIMIT_MEMLOCK");
-	if (!ok) {
-		/* Only locking guest RAM suffers: the limit stays a limit. */
-		if (!j->cfg.allow_degraded)
-			return jail_fail(err, "rlimits", -EPERM,
-					 "RLIMIT_MEMLOCK: guest RAM needs %llu KiB but the hard limit is %llu KiB and "
-					 "raising it needs CAP_SYS_RESOURCE",
-					 (unsigned long long)(want >> 10), (unsigned long long)(hard >> 10));
-		j->memlock_limit = hard;
-		jail_degrade(j, JAIL_DEGRADED_MEMLOCK, "RLIMIT_MEMLOCK stays at %llu KiB, below guest RAM",
-			     (unsigned long long)(hard >> 10));
-	}
+	j->memlock_limit = ok ? want : hard;
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
@@ -25,12 +26,17 @@ enum cond {
 	ENOSYS_FAIL,  /* refused with ENOSYS, not trapped: clone3, so glibc falls back to clone */
 	IOCTL_LIST,   /* arg1 (request) from the role's ioctl list */
 	SELF,         /* arg0 (pid) is 0, the calling thread: sched_setaffinity */
+	FD_FLAGS,     /* flags (arg `arg`) no more than O_CLOEXEC|O_NONBLOCK: eventfd2, signalfd4, timerfd_create */
 };
 
 struct rule {
 	int nr;
 	enum cond cond;
+	unsigned arg; /* FD_FLAGS: which argument holds the flags */
 };
+
+#define R(nr, cond)     { nr, cond, 0 }
+#define FLAGS(nr, arg)  { nr, FD_FLAGS, arg }
 
 /* glibc's pthread_create (sysdeps/unix/sysv/linux/createthread.c). Anything
  * else, fork's SIGCHLD included, is not a thread of ours. */
@@ -42,44 +48,47 @@ struct rule {
  * memory management without execute permission, and what glibc and the
  * sanitizer runtimes do on their own (pthread_kill, thread exit, malloc). */
 static const struct rule base_rules[] = {
-	{ SYS_exit, ANY },          { SYS_exit_group, ANY },     { SYS_rt_sigreturn, ANY },
-	{ SYS_restart_syscall, ANY }, { SYS_futex, FUTEX_PLAIN }, { SYS_write, ANY },
-	{ SYS_sched_yield, ANY },   { SYS_clock_gettime, ANY },  { SYS_gettid, ANY },
-	{ SYS_getpid, ANY },        { SYS_rt_sigprocmask, ANY }, { SYS_tgkill, OWN_PROCESS },
-	{ SYS_mmap, NO_EXEC },      { SYS_mprotect, NO_EXEC },   { SYS_munmap, ANY },
-	{ SYS_mremap, ANY },        { SYS_madvise, ANY },        { SYS_brk, ANY },
-	{ SYS_sigaltstack, ANY },   { SYS_sched_getaffinity, ANY },
+	R(SYS_exit, ANY),               R(SYS_exit_group, ANY),         R(SYS_rt_sigreturn, ANY),
+	R(SYS_restart_syscall, ANY),    R(SYS_futex, FUTEX_PLAIN),      R(SYS_write, ANY),
+	R(SYS_sched_yield, ANY),        R(SYS_clock_gettime, ANY),      R(SYS_gettid, ANY),
+	R(SYS_getpid, ANY),             R(SYS_rt_sigprocmask, ANY),     R(SYS_tgkill, OWN_PROCESS),
+	R(SYS_mmap, NO_EXEC),           R(SYS_mprotect, NO_EXEC),       R(SYS_munmap, ANY),
+	R(SYS_mremap, ANY),             R(SYS_madvise, ANY),            R(SYS_brk, ANY),
+	R(SYS_sigaltstack, ANY),        R(SYS_sched_getaffinity, ANY),
 };
 
 static const struct rule main_rules[] = {
-	{ SYS_read, ANY },  { SYS_poll, ANY },    { SYS_ppoll, ANY },
-	{ SYS_close, ANY }, { SYS_pread64, ANY }, { SYS_rt_sigaction, NOT_SIGSYS },
-	{ SYS_ioctl, IOCTL_LIST },
+	R(SYS_read, ANY),                 R(SYS_poll, ANY),                 R(SYS_ppoll, ANY),
+	R(SYS_close, ANY),                R(SYS_pread64, ANY),              R(SYS_rt_sigaction, NOT_SIGSYS),
+	R(SYS_ioctl, IOCTL_LIST),
 };
 
 static const struct rule vcpu_rules[] = {
-	{ SYS_timerfd_settime, ANY }, { SYS_ioctl, IOCTL_LIST },
+	R(SYS_timerfd_settime, ANY),  R(SYS_ioctl, IOCTL_LIST),
 };
 
 static const struct rule device_rules[] = {
-	{ SYS_read, ANY },    { SYS_readv, ANY },     { SYS_writev, ANY },          { SYS_pread64, ANY },
-	{ SYS_pwrite64, ANY }, { SYS_preadv, ANY },   { SYS_pwritev, ANY },         { SYS_fdatasync, ANY },
-	{ SYS_poll, ANY },    { SYS_ppoll, ANY },     { SYS_getrandom, ANY },       { SYS_timerfd_settime, ANY },
-	{ SYS_ioctl, IOCTL_LIST },
+	R(SYS_read, ANY),             R(SYS_readv, ANY),            R(SYS_writev, ANY),
+	R(SYS_pread64, ANY),          R(SYS_pwrite64, ANY),         R(SYS_preadv, ANY),
+	R(SYS_pwritev, ANY),          R(SYS_fdatasync, ANY),        R(SYS_poll, ANY),
+	R(SYS_ppoll, ANY),            R(SYS_getrandom, ANY),        R(SYS_timerfd_settime, ANY),
+	R(SYS_ioctl, IOCTL_LIST),
 };
 
 static const struct rule console_rules[] = {
-	{ SYS_read, ANY }, { SYS_poll, ANY }, { SYS_ppoll, ANY }, { SYS_ioctl, IOCTL_LIST },
+	R(SYS_read, ANY),          R(SYS_poll, ANY),          R(SYS_ppoll, ANY),
+	R(SYS_ioctl, IOCTL_LIST),
 };
 
 /* The union only: what starting a thread takes, in the creator and in the
- * new thread before it narrows itself (a vCPU pins itself first). */
+ * new thread before it narrows itself (a vCPU pins itself first), and the
+ * anonymous fds the start-up code still makes once the jail is closed (the
+ * console's and vm_run()'s eventfds and signalfd, virtio's eventfds and
+ * timerfd). No role keeps any of them. */
 static const struct rule spawn_rules[] = {
-	{ SYS_clone, THREAD_CLONE }, { SYS_clone3, ENOSYS_FAIL }, { SYS_set_robust_list, ANY },
-	{ SYS_rseq, ANY },           { SYS_seccomp, FILTER_LOAD }, { SYS_sched_setaffinity, SELF },
-	/* the stop signalfd and eventfds, and the device workers' timerfds, made before
-	 * the threads start: new anonymous fds, nothing reached by path */
-	{ SYS_signalfd4, ANY },      { SYS_eventfd2, ANY },       { SYS_timerfd_create, ANY },
+	R(SYS_clone, THREAD_CLONE),      R(SYS_clone3, ENOSYS_FAIL),      R(SYS_set_robust_list, ANY),
+	R(SYS_rseq, ANY),                R(SYS_seccomp, FILTER_LOAD),     R(SYS_sched_setaffinity, SELF),
+	FLAGS(SYS_eventfd2, 1),          FLAGS(SYS_signalfd4, 3),         FLAGS(SYS_timerfd_create, 1),
 };
 
 /* Main: the console's terminal mode at exit, the summary's KVM statistics
@@ -146,6 +155,9 @@ static int add_rule(scmp_filter_ctx ctx, const struct rule *r, pid_t pid)
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
 	case THREAD_CLONE:
 		c[0] = (struct scmp_arg_cmp){ 0, SCMP_CMP_EQ, PTHREAD_CLONE_FLAGS, 0 };
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
+	case FD_FLAGS:
+		c[0] = (struct scmp_arg_cmp){ r->arg, SCMP_CMP_MASKED_EQ, ~(uint64_t)(O_CLOEXEC | O_NONBLOCK), 0 };
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
 	case SELF:
 		c[0] = (struct scmp_arg_cmp){ 0, SCMP_CMP_EQ, 0, 0 };

@@ -282,7 +282,7 @@ static void existing_vm_dir_is_refused(void **state)
 
 static void memlock_limit_follows_capabilities(void **state)
 {
-	struct jail_config c = plain_config("memlock");
+	struct jail_config c = plain_config(vm_name("memlock"));
 	struct rlimit rl;
 	struct jail j;
 	struct jail_error err;
@@ -290,22 +290,12 @@ static void memlock_limit_follows_capabilities(void **state)
 	(void)state;
 	assert_int_equal(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
 	c.guest_memory_bytes = 1ull << 40; /* above any hard limit a test host sets */
-	if (have_cap(CAP_SYS_RESOURCE) || rl.rlim_max == RLIM_INFINITY) {
-		assert_int_equal(jail_prepare(&c, &j, &err), 0);
+	assert_int_equal(jail_prepare(&c, &j, &err), 0);
+	if (have_cap(CAP_SYS_RESOURCE) || rl.rlim_max == RLIM_INFINITY)
 		assert_int_equal(j.memlock_limit, c.guest_memory_bytes + JAIL_MEMLOCK_SLACK);
-		assert_false(j.degraded & JAIL_DEGRADED_MEMLOCK);
-	} else {
-		c.allow_degraded = false;
-		c.cgroup_root = NULL;
-		assert_int_equal(jail_prepare(&c, &j, &err), -EPERM);
-		assert_string_equal(err.step, "rlimits");
-		c = plain_config("memlock");
-		c.guest_memory_bytes = 1ull << 40;
-		assert_int_equal(jail_prepare(&c, &j, &err), 0);
-		assert_true(j.degraded & JAIL_DEGRADED_MEMLOCK);
+	else /* cannot raise it: the lower hard limit stays, which is stricter */
 		assert_int_equal(j.memlock_limit, rl.rlim_max);
-		assert_non_null(strstr(j.degraded_msg, "RLIMIT_MEMLOCK"));
-	}
+	assert_int_equal(j.degraded, JAIL_DEGRADED_CGROUP); /* plain_config has no cgroup; nothing else */
 	assert_int_equal(jail_cleanup(&j, &err), 0);
 }
 

@@ -200,10 +200,17 @@ static void console_allowed(enum thread_role role)
 static void union_allowed(enum thread_role role)
 {
 	cpu_set_t set;
+	sigset_t mask;
 
 	common_allowed(role);
 	/* a vCPU pins itself before it narrows to its role */
 	check(sched_getaffinity(0, sizeof(set), &set) == 0 && sched_setaffinity(0, sizeof(set), &set) == 0);
+	/* start-up after the jail: console_start(), virtio_mmio_start(), vm_run() */
+	check(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) >= 0);
+	check(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK) >= 0);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	check(signalfd(-1, &mask, SFD_CLOEXEC) >= 0);
 }
 
 static void allowed_syscalls_pass(void **state)
@@ -315,6 +322,13 @@ static void do_pthread_create(enum thread_role r)
 		pthread_join(t, NULL);
 }
 static void do_getuid(enum thread_role r) { (void)r; (void)!getuid(); }
+static void do_eventfd(enum thread_role r) { (void)r; (void)!eventfd(0, EFD_CLOEXEC); }
+static void do_eventfd_semaphore(enum thread_role r) { (void)r; (void)!eventfd(0, EFD_SEMAPHORE); }
+static void do_timerfd_create(enum thread_role r)
+{
+	(void)r;
+	(void)!timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+}
 static void do_setaffinity_parent(enum thread_role r)
 {
 	cpu_set_t set;
@@ -365,6 +379,10 @@ static void role_limits(void **state)
 		{ ROLE_UNION, do_setaffinity_parent, "sched_setaffinity" },
 		{ ROLE_VCPU, do_setaffinity_self, "sched_setaffinity" },
 		{ ROLE_CONSOLE, do_getrandom, "getrandom" },
+		{ ROLE_VMM_MAIN, do_eventfd, "eventfd2" },
+		{ ROLE_CONSOLE, do_eventfd, "eventfd2" },
+		{ ROLE_UNION, do_eventfd_semaphore, "eventfd2" },
+		{ ROLE_VCPU, do_timerfd_create, "timerfd_create" },
 		/* no filter changes once a role is set */
 		{ ROLE_VCPU, do_seccomp_again, "seccomp" },
 		/* on no list at all */
@@ -553,32 +571,34 @@ static void vmm_shaped_run(enum thread_role role)
 	char c;
 
 	(void)role;
-	/* Everything that makes a fd happens before the lock-down (in the
-	 * real child: the prepare halves of vm_run, console and virtio). */
+	/* Opened by path before the lock-down: the terminal, KVM, disk images. */
 	check(pipe(in) == 0);
 	fvm.in_fd = in[0];
 	fvm.vcpu_fd = in[1];
+	fvm.disk_fd = memfd_create("disk", MFD_CLOEXEC);
+	check(fvm.disk_fd >= 0 && ftruncate(fvm.disk_fd, 1 << 20) == 0);
+
+	/* The lock-down (sandbox_lockdown() in the real child), then the
+	 * start-up code: console_start(), virtio_mmio_start(), vm_run(). */
+	if (seccomp_install_role(ROLE_UNION))
+		_exit(CHILD_INSTALL_FAILED);
 	fvm.stop_efd = eventfd(0, EFD_CLOEXEC);
 	fvm.wake_efd = eventfd(0, EFD_CLOEXEC);
 	fvm.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	fvm.irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	fvm.worker_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	fvm.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	fvm.disk_fd = memfd_create("disk", MFD_CLOEXEC);
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	check(pthread_sigmask(SIG_BLOCK, &stop, NULL) == 0);
 	fvm.sfd = signalfd(-1, &stop, SFD_CLOEXEC);
 	check(fvm.stop_efd >= 0 && fvm.wake_efd >= 0 && fvm.sfd >= 0 && fvm.kick_fd >= 0 && fvm.irq_fd >= 0 &&
 	      fvm.worker_stop_fd >= 0 && fvm.timer_fd >= 0 && fvm.disk_fd >= 0);
-	check(ftruncate(fvm.disk_fd, 1 << 20) == 0);
 	check(sigaction(SIGUSR1, &sa, NULL) == 0);
 	pthread_mutex_init(&fvm.lock, NULL);
 	pthread_mutex_init(&fvm.stop_lock, NULL);
 	fvm.ram = malloc(1 << 16);
 
-	if (seccomp_install_role(ROLE_UNION))
-		_exit(CHILD_INSTALL_FAILED);
 	check(pthread_create(&console, NULL, fake_console, NULL) == 0);
 	check(pthread_create(&worker, NULL, fake_worker, NULL) == 0);
 	pthread_mutex_lock(&fvm.stop_lock);

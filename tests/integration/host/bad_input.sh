@@ -69,7 +69,7 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 	cp "$HELLO" "$TEST_TMP/secret.elf"
 	chmod 600 "$TEST_TMP/secret.elf"
 	chmod 755 "$TEST_TMP"
-	run setpriv --reuid=65534 --regid=65534 --clear-groups "$KFV" run --kernel "$TEST_TMP/secret.elf"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$KFV" run --no-sandbox --kernel "$TEST_TMP/secret.elf"
 	check "unreadable kernel" "want 66 and permission denied" \
 		eval '[ "$RC" = 66 ] && printf %s "$ERR" | grep -qi "permission denied"'
 else

@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
 # The sanitizer build boots, stops and crashes guests without a leak or a
-# sanitizer report, every vCPU thread joined and no fd left open.
+# sanitizer report, every vCPU thread joined and no fd left open. These
+# runs are unjailed: LeakSanitizer and valgrind need what seccomp forbids
+# (docs/seccomp.md); the jailed runs are in jail.sh.
 cd "$(dirname "$0")/../../.." || exit 1
 . tests/lib.sh
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-run "$KFV_ASAN" run --kernel "$GUESTS/hello.elf" --cpus 4 --debug-exit
+run "$KFV_ASAN" run --no-sandbox --kernel "$GUESTS/hello.elf" --cpus 4 --debug-exit
 check "asan: hello, 4 cpus" "want status 0 and no sanitizer report" \
 	eval '[ "$RC" = 0 ] && ! printf %s "$ERR" | grep -qE "Sanitizer|runtime error"'
 
-TIMEOUT=30 run "$KFV_ASAN" run --kernel "$GUESTS/fault.elf" --cpus 2
+TIMEOUT=30 run "$KFV_ASAN" run --no-sandbox --kernel "$GUESTS/fault.elf" --cpus 2
 check "asan: triple fault" "want status 81 and no sanitizer report" \
 	eval '[ "$RC" = 81 ] && ! printf %s "$ERR" | grep -qE "Sanitizer|runtime error"'
 
-run "$KFV_ASAN" run --kernel "$GUESTS/hello.bzimage" --cpus 2 --debug-exit
+run "$KFV_ASAN" run --no-sandbox --kernel "$GUESTS/hello.bzimage" --cpus 2 --debug-exit
 check "asan: bzImage" "want status 0 and no sanitizer report" \
 	eval '[ "$RC" = 0 ] && ! printf %s "$ERR" | grep -qE "Sanitizer|runtime error"'
 
 # A guest stopped from outside: SIGTERM while the vCPUs run.
-"$KFV_ASAN" run --kernel "$GUESTS/exitloop.elf" --debug-exit --cmdline "n=100000000" --cpus 2 \
+"$KFV_ASAN" run --no-sandbox --kernel "$GUESTS/exitloop.elf" --debug-exit --cmdline "n=100000000" --cpus 2 \
 	>"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null &
 pid=$!
 sleep 2
@@ -34,7 +36,7 @@ check "asan: SIGTERM stops every vCPU" "want status 84, a clean stop and no sani
 
 if command -v valgrind >/dev/null; then
 	TIMEOUT=300 run valgrind --track-fds=yes --leak-check=full --errors-for-leak-kinds=definite \
-		--error-exitcode=99 "$KFV" run --kernel "$GUESTS/hello.elf" --cpus 2 --debug-exit
+		--error-exitcode=99 "$KFV" run --no-sandbox --kernel "$GUESTS/hello.elf" --cpus 2 --debug-exit
 	fds=$(printf %s "$ERR" | sed -n 's/.*FILE DESCRIPTORS: \([0-9]*\) open.*/\1/p' | head -n1)
 	check "valgrind: no fd or memory left" "want status 0 and only stdin/stdout/stderr open at exit (saw ${fds:-?})" \
 		eval '[ "$RC" = 0 ] && [ "${fds:-99}" -le 3 ] && printf %s "$ERR" | grep -q "in use at exit: 0 bytes in 0 blocks"'
