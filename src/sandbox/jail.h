@@ -6,7 +6,7 @@
  * its reason.
  *
  * Supervisor: jail_alloc_uid() → jail_prepare() → jail_spawn(child) →
- *             waitpid() → jail_cleanup() → jail_release_uid().
+ *             jail_supervise() → jail_cleanup() → jail_release_uid().
  * Child:      jail_child_start() first, then open every fd it will need,
  *             then jail_enter(); after that it opens nothing by path. */
 #ifndef KFV_SANDBOX_JAIL_H
@@ -39,8 +39,9 @@
  * and kfv cannot raise it): enough to lock guest memory and a few small
  * buffers, never the whole host. */
 #define JAIL_MEMLOCK_SLACK     (4ull << 20)
-/* Threads beyond the vCPUs: main, console, device I/O workers and spares. */
-#define JAIL_EXTRA_TASKS       12u
+/* Tasks beyond the vCPUs: main, console, one worker per device, the
+ * kernel's io_uring workers (io-wq, up to 3 per disk) and spares. */
+#define JAIL_EXTRA_TASKS       32u
 
 struct jail_config {
 	uid_t uid;                      /* from jail_alloc_uid(); never 0 */
@@ -49,7 +50,8 @@ struct jail_config {
 	const char *vm_id;              /* [A-Za-z0-9_.-], 1 to JAIL_VM_ID_MAX chars, no leading '.' */
 	uint64_t guest_memory_bytes;
 	unsigned ncpus;                 /* at least 1 */
-	unsigned max_fds;               /* RLIMIT_NOFILE, at least 4 */
+	unsigned max_fds;               /* RLIMIT_NOFILE, at least 4: above every fd number the VMM
+					 * reaches after jail_enter() (new fds take the lowest free number) */
 	unsigned max_tasks;             /* RLIMIT_NPROC and pids.max; 0: ncpus + JAIL_EXTRA_TASKS */
 	uint64_t memory_overhead_bytes; /* 0: jail_default_overhead() */
 	const char *cgroup_root;        /* NULL: JAIL_CGROUP_ROOT */

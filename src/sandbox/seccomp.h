@@ -23,7 +23,7 @@ enum thread_role {
 	ROLE_VCPU,      /* KVM_RUN and the device emulation it calls */
 	ROLE_DEVICE_IO, /* device back-end workers: I/O on fds opened before the lock-down */
 	ROLE_CONSOLE,   /* the console input thread */
-	ROLE_UNION,     /* all of the above plus thread creation: the main thread's list while it starts threads */
+	ROLE_UNION,     /* all of the above, thread creation and start-up fds: main's list while it starts threads */
 	THREAD_ROLE_COUNT
 };
 

@@ -72,7 +72,7 @@ static const struct rule device_rules[] = {
 	R(SYS_pread64, ANY),          R(SYS_pwrite64, ANY),         R(SYS_preadv, ANY),
 	R(SYS_pwritev, ANY),          R(SYS_fdatasync, ANY),        R(SYS_poll, ANY),
 	R(SYS_ppoll, ANY),            R(SYS_getrandom, ANY),        R(SYS_timerfd_settime, ANY),
-	R(SYS_ioctl, IOCTL_LIST),
+	R(SYS_io_uring_enter, ANY),   R(SYS_ioctl, IOCTL_LIST),
 };
 
 static const struct rule console_rules[] = {

@@ -185,6 +185,7 @@ static void device_allowed(enum thread_role role)
 	check(fdatasync(99) == -1 && errno == EBADF);
 	check(getrandom(&c, 1, 0) == 1);
 	check(timerfd_settime(99, 0, &off, NULL) == -1 && errno == EBADF);
+	check(syscall(SYS_io_uring_enter, 99, 0, 0, 0, NULL, 0) == -1 && errno == EBADF); /* virtio-blk */
 	check(ioctl(STDERR_FILENO, KVM_IRQ_LINE, NULL) == -1);
 }
 
@@ -323,6 +324,9 @@ static void do_pthread_create(enum thread_role r)
 }
 static void do_getuid(enum thread_role r) { (void)r; (void)!getuid(); }
 static void do_eventfd(enum thread_role r) { (void)r; (void)!eventfd(0, EFD_CLOEXEC); }
+static void do_uring_enter(enum thread_role r) { (void)r; (void)!syscall(SYS_io_uring_enter, 99, 0, 0, 0, NULL, 0); }
+static void do_uring_setup(enum thread_role r) { (void)r; (void)!syscall(SYS_io_uring_setup, 4, NULL); }
+static void do_uring_register(enum thread_role r) { (void)r; (void)!syscall(SYS_io_uring_register, 99, 0, NULL, 0); }
 static void do_eventfd_semaphore(enum thread_role r) { (void)r; (void)!eventfd(0, EFD_SEMAPHORE); }
 static void do_timerfd_create(enum thread_role r)
 {
@@ -383,6 +387,9 @@ static void role_limits(void **state)
 		{ ROLE_CONSOLE, do_eventfd, "eventfd2" },
 		{ ROLE_UNION, do_eventfd_semaphore, "eventfd2" },
 		{ ROLE_VCPU, do_timerfd_create, "timerfd_create" },
+		{ ROLE_VCPU, do_uring_enter, "io_uring_enter" },
+		{ ROLE_DEVICE_IO, do_uring_setup, "io_uring_setup" },
+		{ ROLE_DEVICE_IO, do_uring_register, "io_uring_register" },
 		/* no filter changes once a role is set */
 		{ ROLE_VCPU, do_seccomp_again, "seccomp" },
 		/* on no list at all */

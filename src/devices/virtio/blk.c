@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 
 #include "../../util/log.h"
 #include "virtio.h"
+#include "blk_uring.h"
 
 #define VIRTIO_BLK_F_SEG_MAX  2
 #define VIRTIO_BLK_F_RO       5
@@ -24,14 +26,10 @@ static void blk_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len
 	memcpy(data, b->config + off, len);
 }
 
-/* Moves data_len bytes at `off` between the image and the iovecs, however
- * many calls it takes. */
-static int do_io(struct virtio_blk *b, struct blk_req *r, bool write)
+/* Moves the bytes of iov[0..n) at `off` between the image and guest
+ * memory, however many calls it takes (the iovecs are consumed). */
+static int do_io(struct virtio_blk *b, struct iovec *iov, unsigned n, off_t off, bool write)
 {
-	struct iovec *iov = r->iov;
-	unsigned n = r->nr_iov;
-	off_t off = (off_t)(r->sector * BLK_SECTOR);
-
 	while (n) {
 		ssize_t got = write ? pwritev(b->fd, iov, (int)n, off) : preadv(b->fd, iov, (int)n, off);
 
@@ -62,20 +60,36 @@ static int do_io(struct virtio_blk *b, struct blk_req *r, bool write)
 	return 0;
 }
 
+static int do_req_io(struct virtio_blk *b, struct blk_req *r, bool write)
+{
+	return do_io(b, r->iov, r->nr_iov, (off_t)(r->sector * BLK_SECTOR), write);
+}
+
+/* The status for a request whose I/O ended with `ret` (0 or -errno). */
+static uint8_t io_status(struct virtio_blk *b, const struct blk_req *r, int ret)
+{
+	if (!ret)
+		return VIRTIO_BLK_S_OK;
+	LOG_RATELIMITED(LOG_WARN, "%s: request type %u at sector %llu: %s", b->ops.name, r->type,
+			(unsigned long long)r->sector, strerror(-ret));
+	return VIRTIO_BLK_S_IOERR;
+}
+
+/* Serves a request synchronously on this thread. */
 static uint8_t serve(struct virtio_blk *b, struct blk_req *r, uint32_t *written)
 {
 	int ret = 0;
 
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:
-		ret = do_io(b, r, false);
+		ret = do_req_io(b, r, false);
 		if (!ret)
 			*written = (uint32_t)r->data_len;
 		break;
 	case VIRTIO_BLK_T_OUT:
 		if (b->read_only)
 			return VIRTIO_BLK_S_IOERR;
-		ret = do_io(b, r, true);
+		ret = do_req_io(b, r, true);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		if (!b->read_only && fdatasync(b->fd) < 0)
@@ -92,25 +106,100 @@ static uint8_t serve(struct virtio_blk *b, struct blk_req *r, uint32_t *written)
 		break;
 	}
 	}
-	if (ret) {
-		LOG_RATELIMITED(LOG_WARN, "%s: request type %u at sector %llu: %s", b->ops.name, r->type,
-				(unsigned long long)r->sector, strerror(-ret));
-		return VIRTIO_BLK_S_IOERR;
-	}
-	return VIRTIO_BLK_S_OK;
+	return io_status(b, r, ret);
 }
 
-static void blk_process(struct virtio_mmio *t, void *dev)
+/* Answers a request: status byte, counters, used ring. */
+static void finish(struct virtio_blk *b, const struct blk_req *r, uint16_t head, uint8_t st, uint32_t written)
 {
-	struct virtio_blk *b = dev;
+	struct virtio_mmio *t = &b->t;
+
+	if (st != VIRTIO_BLK_S_OK) {
+		written = 0;
+		atomic_fetch_add_explicit(&t->stats.io_errors, 1, memory_order_relaxed);
+	} else {
+		atomic_fetch_add_explicit(&t->stats.bytes, r->data_len, memory_order_relaxed);
+	}
+	*r->status = st;
+	atomic_fetch_add_explicit(&t->stats.requests, 1, memory_order_relaxed);
+	virtio_mmio_complete(t, 0, head, written + 1);
+}
+
+/* Requests that go through the ring; the rest (GET_ID, refused writes,
+ * a read-only disk's flush, empty transfers) are answered at once. */
+static bool wants_ring(const struct virtio_blk *b, const struct blk_req *r)
+{
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+		return r->data_len > 0;
+	case VIRTIO_BLK_T_OUT:
+		return !b->read_only && r->data_len > 0;
+	case VIRTIO_BLK_T_FLUSH:
+		return !b->read_only;
+	default:
+		return false;
+	}
+}
+
+/* A completion from the ring (on the worker, with the transport's lock). */
+static void uring_done(void *ctx, struct blk_io *io, int res)
+{
+	struct virtio_blk *b = ctx;
+	struct blk_req *r = &io->req;
+	bool write = r->type == VIRTIO_BLK_T_OUT;
+	int ret = res < 0 ? res : 0;
+
+	if (io->gen != b->gen)
+		return; /* submitted before a reset: the driver no longer waits for it */
+	if (res >= 0 && r->type != VIRTIO_BLK_T_FLUSH && (uint64_t)res < r->data_len) {
+		/* Short transfer (end of a shrunk file, a signal): finish it
+		 * here, the way the synchronous path would. */
+		uint64_t skip = (uint64_t)res;
+		struct iovec *iov = r->iov;
+		unsigned n = r->nr_iov;
+
+		while (n && skip >= iov->iov_len) {
+			skip -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n) {
+			iov->iov_base = (uint8_t *)iov->iov_base + skip;
+			iov->iov_len -= skip;
+		}
+		ret = do_io(b, iov, n, (off_t)(r->sector * BLK_SECTOR + (uint64_t)res), write);
+	}
+	finish(b, r, io->head, io_status(b, r, ret),
+	       !ret && r->type == VIRTIO_BLK_T_IN ? (uint32_t)r->data_len : 0);
+}
+
+/* Takes requests until the queue is empty, the rate limits say wait, or
+ * every ring slot is in use. Returns true in the last case. */
+static bool take_requests(struct virtio_mmio *t, struct virtio_blk *b)
+{
 	struct vq_chain *c;
 
-	while (virtio_mmio_pop(t, 0, VQ_DIR_READ_WRITE, &c)) {
+	for (;;) {
+		struct blk_io *io = NULL;
 		struct blk_req *r = &b->req;
 		uint32_t written = 0;
-		int st = blk_parse(c, b->capacity, r);
+		int st;
 
+		if (b->uring) {
+			io = blk_uring_get(b->uring);
+			if (!io)
+				return true; /* a completion frees a slot and wakes the worker */
+			r = &io->req;
+		}
+		if (!virtio_mmio_pop(t, 0, VQ_DIR_READ_WRITE, &c)) {
+			if (io)
+				blk_uring_put(b->uring, io);
+			return false;
+		}
+		st = blk_parse(c, b->capacity, r);
 		if (st < 0) {
+			if (io)
+				blk_uring_put(b->uring, io);
 			atomic_fetch_add_explicit(&t->stats.io_errors, 1, memory_order_relaxed);
 			virtio_mmio_complete(t, 0, c->head, 0);
 			continue;
@@ -122,22 +211,69 @@ static void blk_process(struct virtio_mmio *t, void *dev)
 			if (!tb_take_request(&b->iops, &b->bw, cost, monotonic_ns(), &wait)) {
 				/* Over the limit: the request stays queued and is
 				 * taken again (and re-validated) when tokens are back. */
+				if (io)
+					blk_uring_put(b->uring, io);
 				virtio_mmio_unpop(t, 0);
 				virtio_mmio_retry_after(t, wait);
-				return;
+				return false;
+			}
+			if (io && wants_ring(b, r)) {
+				io->head = c->head;
+				io->gen = b->gen;
+				blk_uring_queue(b->uring, io);
+				continue;
 			}
 			st = serve(b, r, &written);
 		}
-		if (st != VIRTIO_BLK_S_OK) {
-			written = 0;
-			atomic_fetch_add_explicit(&t->stats.io_errors, 1, memory_order_relaxed);
-		} else {
-			atomic_fetch_add_explicit(&t->stats.bytes, r->data_len, memory_order_relaxed);
-		}
-		*r->status = (uint8_t)st;
-		atomic_fetch_add_explicit(&t->stats.requests, 1, memory_order_relaxed);
-		virtio_mmio_complete(t, 0, c->head, written + 1);
+		if (io)
+			blk_uring_put(b->uring, io);
+		finish(b, r, c->head, (uint8_t)st, written);
 	}
+}
+
+static void blk_process(struct virtio_mmio *t, void *dev)
+{
+	struct virtio_blk *b = dev;
+	bool full;
+	int ret;
+
+	if (!b->uring) {
+		(void)take_requests(t, b);
+		return;
+	}
+	/* Clear the eventfd before reaping: a completion after the reap
+	 * then wakes the worker again. */
+	blk_uring_clear_event(b->uring);
+	blk_uring_reap(b->uring, uring_done, b);
+	for (;;) {
+		full = take_requests(t, b);
+		ret = blk_uring_submit(b->uring);
+		if (ret) {
+			/* What was not taken stays queued: try again shortly. */
+			LOG_RATELIMITED(LOG_WARN, "%s: io_uring submit: %s", b->ops.name, strerror(-ret));
+			virtio_mmio_retry_after(t, 1000000);
+			return;
+		}
+		if (t->thread_started)
+			return; /* completions wake the worker through the eventfd */
+		/* No worker (unit tests, or before start): finish here. */
+		while (blk_uring_inflight(b->uring)) {
+			if (blk_uring_wait(b->uring))
+				return;
+			blk_uring_reap(b->uring, uring_done, b);
+		}
+		if (!full)
+			return;
+	}
+}
+
+static void blk_reset(void *dev)
+{
+	struct virtio_blk *b = dev;
+
+	/* Requests still in flight finish into guest RAM (which outlives
+	 * the device) but are not returned to the new rings. */
+	b->gen++;
 }
 
 static int open_image(struct virtio_blk *b, const char *path, char *msg, size_t msglen)
@@ -173,6 +309,27 @@ static int open_image(struct virtio_blk *b, const char *path, char *msg, size_t 
 	}
 	b->capacity = (uint64_t)st.st_size / BLK_SECTOR;
 	return 0;
+}
+
+/* Asynchronous I/O where the kernel gives an io_uring; otherwise (no
+ * io_uring, kernel.io_uring_disabled, a seccomp or LSM refusal) the
+ * worker keeps using preadv/pwritev/fdatasync, and says so once. */
+static void open_uring(struct virtio_blk *b, bool sync_io)
+{
+	static atomic_bool told;
+	int ret;
+
+	if (sync_io)
+		return;
+	ret = blk_uring_open(&b->uring, b->fd, BLK_QUEUE_MAX);
+	if (!ret) {
+		b->t.extra_fd = blk_uring_eventfd(b->uring); /* the worker wakes on completions */
+		log_info("%s %u: asynchronous I/O through io_uring", b->ops.name, b->t.index);
+		return;
+	}
+	if (!atomic_exchange(&told, true))
+		log_warn("%s: io_uring unavailable (%s): disk I/O is synchronous (preadv/pwritev) on the device thread",
+			 b->ops.name, strerror(-ret));
 }
 
 int virtio_blk_init(struct virtio_blk *b, struct vm *vm, unsigned index, const struct virtio_blk_config *cfg,
@@ -214,19 +371,26 @@ int virtio_blk_init(struct virtio_blk *b, struct vm *vm, unsigned index, const s
 		.config_size = sizeof(b->config),
 		.config_read = blk_config_read,
 		.process = blk_process,
+		.reset = blk_reset,
 	};
 	ret = virtio_mmio_init(&b->t, vm, index, &b->ops, b);
 	if (ret) {
 		snprintf(msg, msglen, "--disk %s: registering the device: %s", path, strerror(-ret));
 		close(b->fd);
 		b->fd = -1;
+		return ret;
 	}
-	return ret;
+	open_uring(b, cfg->sync_io);
+	return 0;
 }
 
 void virtio_blk_destroy(struct virtio_blk *b)
 {
+	/* The worker's exit waits for the requests it submitted; only then
+	 * may the ring go (and guest RAM after it). */
 	virtio_mmio_destroy(&b->t);
+	blk_uring_close(b->uring);
+	b->uring = NULL;
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;

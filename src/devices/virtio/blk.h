@@ -2,7 +2,8 @@
  * (fdatasync), GET_ID. The image is opened read-only for a read-only disk
  * and locked with an OFD lock (write lock, or read lock when read-only),
  * so two VMs cannot both write one image. I/O runs on the device's worker
- * thread with preadv/pwritev straight into guest memory. */
+ * thread, straight into guest memory: asynchronously through io_uring
+ * (blk_uring.[ch]), or with preadv/pwritev where io_uring is unavailable. */
 #ifndef KFV_DEVICES_VIRTIO_BLK_H
 #define KFV_DEVICES_VIRTIO_BLK_H
 
@@ -12,6 +13,8 @@
 #include "blk_req.h"
 #include "mmio.h"
 #include "rate_limiter.h"
+
+struct blk_uring;
 
 struct virtio_blk {
 	struct virtio_mmio t;
@@ -24,6 +27,8 @@ struct virtio_blk {
 	struct blk_req req;
 	struct token_bucket iops;  /* one token per request */
 	struct token_bucket bw;    /* one token per data byte read or written */
+	struct blk_uring *uring;   /* NULL: synchronous I/O */
+	uint32_t gen;              /* bumped by each reset: older completions are dropped */
 };
 
 /* What a disk is made of, from the command line. */
@@ -33,6 +38,7 @@ struct virtio_blk_config {
 	const char *id;            /* GET_ID answer; NULL or "": kfv-diskN */
 	struct rate_limit bw;      /* bytes; size 0: unlimited */
 	struct rate_limit iops;    /* requests; size 0: unlimited */
+	bool sync_io;              /* no io_uring (tests of the fallback) */
 };
 
 /* Opens and locks the image and creates the device. Returns 0 or a

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 struct blk_uring {
@@ -17,6 +18,13 @@ struct blk_uring {
 	uint32_t *free;     /* stack of free slot numbers */
 	struct blk_io *io;  /* depth slots */
 };
+
+/* The raw call: some liburing builds (Debian's 2.3) do not export
+ * io_uring_register_restrictions() or io_uring_enable_rings(). */
+static int ring_register(struct io_uring *ring, unsigned op, const void *arg, unsigned nr)
+{
+	return syscall(SYS_io_uring_register, ring->ring_fd, op, arg, nr) < 0 ? -errno : 0;
+}
 
 /* What a guest's requests may make the kernel do, fixed before the first
  * guest instruction. io_uring operations are not system calls, so seccomp
@@ -31,7 +39,7 @@ static int restrict_ring(struct io_uring *ring)
 		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE },
 	};
 
-	return io_uring_register_restrictions(ring, r, sizeof(r) / sizeof(r[0]));
+	return ring_register(ring, IORING_REGISTER_RESTRICTIONS, r, sizeof(r) / sizeof(r[0]));
 }
 
 int blk_uring_open(struct blk_uring **out, int image_fd, unsigned depth)
@@ -68,12 +76,20 @@ int blk_uring_open(struct blk_uring **out, int image_fd, unsigned depth)
 		goto err_ring;
 	}
 	ret = io_uring_register_files(&u->ring, &image_fd, 1);
+	if (!ret) {
+		/* Writes and flushes run on the kernel's io-wq threads, which
+		 * count against the jail's task limit: two per disk at most.
+		 * Older kernels lack the call and keep their own bound. */
+		unsigned workers[2] = { 2, 1 };
+
+		(void)io_uring_register_iowq_max_workers(&u->ring, workers);
+	}
 	if (!ret)
 		ret = io_uring_register_eventfd(&u->ring, u->efd);
 	if (!ret)
 		ret = restrict_ring(&u->ring);
 	if (!ret)
-		ret = io_uring_enable_rings(&u->ring);
+		ret = ring_register(&u->ring, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
 	if (ret)
 		goto err_efd;
 	*out = u;
