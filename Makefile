@@ -26,7 +26,7 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps demo check unit integration bench fuzz clean help
-all: $(BUILD)/kfv $(BUILD)/asan/kfv guests
+all: $(BUILD)/kfv $(BUILD)/asan/kfv $(BUILD)/test/kfv guests
 
 help:
 	@echo "make            build build/kfv, build/asan/kfv and the guests"
@@ -47,6 +47,18 @@ $(BUILD)/asan/%.o: %.c
 	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
 $(BUILD)/kfv: $(REL_OBJS)
+	$(Q)$(CC) $(REL_CFLAGS) $(LDFLAGS_REL) -o $@ $^ $(LIBS)
+
+# The test build: the release objects plus the compromise-simulation port
+# (src/devices/compromise_sim.c), which must never reach build/kfv.
+SIM_SRCS := src/devices/compromise_sim.c src/cli/run.c
+SIM_OBJS := $(SIM_SRCS:%.c=$(BUILD)/sim/%.o)
+$(BUILD)/sim/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(REL_CFLAGS) -DKFV_COMPROMISE_SIM -c $< -o $@
+
+$(BUILD)/test/kfv: $(filter-out $(SIM_SRCS:%.c=$(BUILD)/obj/%.o),$(REL_OBJS)) $(SIM_OBJS)
+	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(REL_CFLAGS) $(LDFLAGS_REL) -o $@ $^ $(LIBS)
 
 $(BUILD)/asan/kfv: $(ASAN_OBJS)

@@ -34,7 +34,9 @@ for t in tests/integration/host/*.sh; do
 done
 
 section "integration tests on KVM"
-bash tests/kvmbox/with-kvm bash tests/integration/kvm-suite.sh 2>&1 | tee -a "$log"
+# 6G: one test gives a guest RAM above the 4 GiB line (the box allocates lazily)
+KFV_KVMBOX_MEM=${KFV_KVMBOX_MEM:-6G} KFV_KVMBOX_TIMEOUT=${KFV_KVMBOX_TIMEOUT:-2400} \
+	bash tests/kvmbox/with-kvm bash tests/integration/kvm-suite.sh 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
 if [ "$status" != 0 ] && ! grep -q "^not ok" "$log"; then
 	echo "not ok - kvm suite: the KVM run ended with status $status" | tee -a "$log"

@@ -28,18 +28,33 @@ void virtio_write(const struct vdev *d, uint32_t reg, uint32_t v)
 	mmio_write32(d->base + reg, v);
 }
 
+/* Where a VMM puts its virtio-mmio transports: kfv's windows first (so a
+ * guest under kfv never touches an address no device claims), then QEMU's
+ * microvm machine (hw/i386/microvm.c: VIRTIO_MMIO_BASE 0xfeb00000, 512
+ * bytes per transport, 24 transports; every transport answers the magic,
+ * an empty one with device id 0). */
+static const struct {
+	uint64_t base, stride;
+	unsigned count;
+} regions[] = {
+	{ VIRTIO_MMIO_BASE, VIRTIO_MMIO_STRIDE, VIRTIO_MMIO_MAX },
+	{ QEMU_MICROVM_VIRTIO_BASE, QEMU_MICROVM_VIRTIO_STRIDE, QEMU_MICROVM_VIRTIO_MAX },
+};
+
 int virtio_find(uint32_t device_id, struct vdev *d)
 {
-	for (unsigned i = 0; i < VIRTIO_MMIO_MAX; i++) {
-		uint64_t base = VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE;
+	for (unsigned r = 0; r < sizeof(regions) / sizeof(regions[0]); r++) {
+		for (unsigned i = 0; i < regions[r].count; i++) {
+			uint64_t base = regions[r].base + i * regions[r].stride;
 
-		if (mmio_read32(base + REG_MAGIC) != MAGIC)
-			break;
-		if (mmio_read32(base + REG_VERSION) == 2 && mmio_read32(base + REG_DEVICE_ID) == device_id) {
-			d->base = base;
-			d->device_id = device_id;
-			d->index = i;
-			return 0;
+			if (mmio_read32(base + REG_MAGIC) != MAGIC)
+				break;
+			if (mmio_read32(base + REG_VERSION) == 2 && mmio_read32(base + REG_DEVICE_ID) == device_id) {
+				d->base = base;
+				d->device_id = device_id;
+				d->index = i;
+				return 0;
+			}
 		}
 	}
 	printf("virtio: no device with id %u\n", device_id);

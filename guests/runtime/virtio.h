@@ -1,9 +1,13 @@
 /* A small polling virtio-mmio driver (version 2, split virtqueues) for
  * test guests. Devices are found through a documented fixed table rather
  * than ACPI: kfv puts device i's 4 KiB window at 0xd0000000 + i * 0x1000
- * (GSI 5 + i), contiguously from i = 0; virtio_find() probes the windows
- * in order, stops at the first that does not read the magic "virt", and
- * matches the device id. Interrupts are never used: the driver polls the
+ * (GSI 5 + i), contiguously from i = 0; QEMU's microvm machine has 24
+ * transports of 512 bytes from 0xfeb00000 (so the same guest file runs
+ * under both). virtio_find() probes kfv's windows, then QEMU's, in order,
+ * stops a table at the first window that does not read the magic "virt",
+ * and matches version 2 and the device id. Under QEMU microvm with
+ * -kernel, `-global virtio-mmio.force-legacy=false` is needed for
+ * version 2 (modern) transports. Interrupts are never used: the driver polls the
  * used ring. All memory is identity-mapped, so a pointer is its guest
  * physical address. Works in ring 0 and ring 3 alike. */
 #ifndef GUEST_RUNTIME_VIRTIO_H
@@ -15,6 +19,9 @@
 #define VIRTIO_MMIO_BASE    0xd0000000ULL
 #define VIRTIO_MMIO_STRIDE  0x1000ULL
 #define VIRTIO_MMIO_MAX     16
+#define QEMU_MICROVM_VIRTIO_BASE   0xfeb00000ULL
+#define QEMU_MICROVM_VIRTIO_STRIDE 0x200ULL
+#define QEMU_MICROVM_VIRTIO_MAX    24
 
 #define VIRTIO_ID_NET   1
 #define VIRTIO_ID_BLOCK 2

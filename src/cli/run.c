@@ -10,6 +10,7 @@
 
 #include "../boot/boot.h"
 #include "../devices/console.h"
+#include "../devices/compromise_sim.h"
 #include "../devices/legacy.h"
 #include "../devices/serial.h"
 #include "../boot/layout.h"
@@ -107,6 +108,8 @@ static int attach_devices(struct machine *m, const struct run_options *o, struct
 		ret = post_code_register(&m->vm, &m->post);
 	if (!ret && o->debug_exit)
 		ret = debug_exit_register(&m->vm);
+	if (!ret)
+		ret = compromise_sim_register(&m->vm); /* test builds only */
 	if (ret)
 		return fail(err, KFV_EXIT_INTERNAL, "registering legacy devices: %s", strerror(-ret));
 	return 0;

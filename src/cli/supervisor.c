@@ -111,7 +111,7 @@ int supervise_run(const struct run_options *o, struct run_error *err)
 	cfg.vm_id = vm_id;
 	cfg.guest_memory_bytes = o->memory;
 	cfg.ncpus = o->cpus;
-	cfg.max_fds = 64;
+	cfg.max_fds = 64 + 2 * o->cpus; /* vCPU fds and their run mappings' neighbours */
 	/* A host that cannot give a cgroup or the memlock limit still gets the
 	 * rest of the jail; what is missing is printed in the summary. */
 	cfg.allow_degraded = true;
@@ -130,7 +130,9 @@ int supervise_run(const struct run_options *o, struct run_error *err)
 	}
 
 	child = (struct vmm_child){ .opts = o, .jail = &j, .report_fd = pipefd[1] };
-	pid = jail_spawn(vmm_main, &child, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET);
+	/* The network namespace is left for jail_enter(): the VMM must open its
+	 * TAPs in the host's namespace first, then lose it. */
+	pid = jail_spawn(vmm_main, &child, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS);
 	close(pipefd[1]);
 	pipefd[1] = -1;
 	if (pid < 0) {

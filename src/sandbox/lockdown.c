@@ -28,6 +28,11 @@ int sandbox_lockdown(const struct jail *j, int report_fd, struct jail_error *err
 	return 0;
 }
 
+bool sandbox_locked_down(void)
+{
+	return atomic_load(&locked_down);
+}
+
 int sandbox_thread_role(enum thread_role role)
 {
 	if (!atomic_load(&locked_down))

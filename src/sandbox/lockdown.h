@@ -4,6 +4,8 @@
 #ifndef KFV_SANDBOX_LOCKDOWN_H
 #define KFV_SANDBOX_LOCKDOWN_H
 
+#include <stdbool.h>
+
 #include "jail.h"
 #include "seccomp.h"
 
@@ -13,6 +15,9 @@
  * must call sandbox_thread_role() first. */
 int sandbox_lockdown(const struct jail *j, int report_fd, struct jail_error *err)
 	__attribute__((warn_unused_result));
+
+/* Whether this process has locked itself down. */
+bool sandbox_locked_down(void);
 
 /* Installs `role`'s allow-list on the calling thread after a lock-down;
  * 0 and nothing done otherwise. */

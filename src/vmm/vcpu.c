@@ -188,12 +188,6 @@ void *vcpu_thread(void *arg)
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
 
-	/* Before the first guest instruction this thread runs. */
-	if (sandbox_thread_role(ROLE_VCPU)) {
-		vm_request_stop(vm, KFV_EXIT_JAIL, "vcpu %u: cannot install its seccomp filter", vcpu->id);
-		return NULL;
-	}
-
 	if (vm->surface.cfg.ndedicated) {
 		int ret = pinning_pin_self(vm->surface.cfg.dedicated[vcpu->id]);
 
@@ -202,6 +196,12 @@ void *vcpu_thread(void *arg)
 					vm->surface.cfg.dedicated[vcpu->id], strerror(-ret));
 			return NULL;
 		}
+	}
+	/* Pinned while still under the union filter: the vCPU role cannot change
+	 * its affinity. Narrowed before the first guest instruction it runs. */
+	if (sandbox_thread_role(ROLE_VCPU)) {
+		vm_request_stop(vm, KFV_EXIT_JAIL, "vcpu %u: cannot install its seccomp filter", vcpu->id);
+		return NULL;
 	}
 	atomic_store(&vcpu->in_guest_loop, true);
 	while (!vm_stopping(vm)) {
