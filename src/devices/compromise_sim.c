@@ -27,8 +27,8 @@ static void attempt(unsigned action)
 	case ESCAPE_OPEN_SHADOW: r = open("/etc/shadow", O_RDONLY); break;
 	case ESCAPE_EXECVE: r = execve("/bin/sh", argv, argv + 1); break;
 	case ESCAPE_SOCKET: r = socket(AF_INET, SOCK_STREAM, 0); break;
-	case ESCAPE_PTRACE: r = ptrace(PTRACE_ATTACH, getppid(), NULL, NULL); break;
-	case ESCAPE_KILL: r = kill(1, SIGKILL) + kill(getppid(), SIGKILL); break;
+	case ESCAPE_PTRACE: r = ptrace(PTRACE_ATTACH, 1, NULL, NULL); break;
+	case ESCAPE_KILL: r = kill(1, SIGKILL); break;
 	case ESCAPE_MMAP_EXEC:
 		r = (long)mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		break;

@@ -11,7 +11,7 @@ enum compromise_action {
 	ESCAPE_OPEN_SHADOW = 1, /* open("/etc/shadow") */
 	ESCAPE_EXECVE,          /* execve("/bin/sh") */
 	ESCAPE_SOCKET,          /* socket(AF_INET) */
-	ESCAPE_PTRACE,          /* ptrace(PTRACE_ATTACH, the supervisor) */
+	ESCAPE_PTRACE,          /* ptrace(PTRACE_ATTACH, another process) */
 	ESCAPE_KILL,            /* kill(another process) */
 	ESCAPE_MMAP_EXEC,       /* mmap(PROT_EXEC) */
 	ESCAPE_MOUNT,           /* mount a tmpfs */
