@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,15 +162,44 @@ static int pump(struct child *c, uint64_t deadline, int stop_at_line)
 	return 0;
 }
 
-static void finish(struct child *c, uint64_t deadline, const char *log_path)
+/* Kills the command and reaps it, giving up after 10 s: a process stuck
+ * in the kernel (a wedged KVM_RUN) must not hang the benchmark too. */
+static void kill_and_reap(struct child *c)
 {
-	if (pump(c, deadline, 0) < 0 && !c->reaped) {
-		kill(c->pid, SIGKILL);
-		reap(c, 0);
-		c->status = 124;
+	kill(c->pid, SIGKILL);
+	for (int i = 0; i < 1000 && !reap(c, WNOHANG); i++) {
+		struct timespec ts = { 0, 10000000L };
+
+		nanosleep(&ts, NULL);
 	}
 	if (!c->reaped)
-		reap(c, 0);
+		fprintf(stderr, "measure: pid %d did not die after SIGKILL\n", (int)c->pid);
+	c->status = 124;
+	c->reaped = 1;
+}
+
+static void finish(struct child *c, uint64_t deadline, const char *log_path)
+{
+	if (pump(c, deadline, 0) < 0 && !c->reaped)
+		kill_and_reap(c);
+	if (!c->reaped) {
+		/* its output ended: wait for the exit itself, up to the deadline */
+		int pfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+		uint64_t t = now_ns();
+
+		if (pfd >= 0) {
+			struct pollfd p = { .fd = pfd, .events = POLLIN };
+			int ms = t < deadline ? (int)((deadline - t) / 1000000) + 1 : 0;
+
+			while (poll(&p, 1, ms) < 0 && errno == EINTR)
+				;
+			close(pfd);
+			if (!reap(c, WNOHANG))
+				kill_and_reap(c);
+		} else {
+			reap(c, 0);
+		}
+	}
 	if (c->out_fd >= 0)
 		close(c->out_fd);
 	if (log_path) {

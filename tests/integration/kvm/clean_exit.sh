@@ -35,7 +35,7 @@ check "asan: SIGTERM stops every vCPU" "want status 84, a clean stop and no sani
 	eval '[ "$RC" = 84 ] && printf %s "$ERR" | grep -q "received" && ! printf %s "$ERR" | grep -qE "Sanitizer|runtime error"'
 
 if command -v valgrind >/dev/null; then
-	TIMEOUT=300 run valgrind --track-fds=yes --leak-check=full --errors-for-leak-kinds=definite \
+	TIMEOUT=300 run valgrind --vgdb=no --track-fds=yes --leak-check=full --errors-for-leak-kinds=definite \
 		--error-exitcode=99 "$KFV" run --no-sandbox --kernel "$GUESTS/hello.elf" --cpus 2 --debug-exit
 	fds=$(printf %s "$ERR" | sed -n 's/.*FILE DESCRIPTORS: \([0-9]*\) open.*/\1/p' | head -n1)
 	check "valgrind: no fd or memory left" "want status 0 and only stdin/stdout/stderr open at exit (saw ${fds:-?})" \
