@@ -68,10 +68,10 @@ printf '%s\n' "$ERR" | grep "^kfv: virtio-net" | sed 's/^/# /'
 peer >"$TEST_TMP/peer.out" 2>&1 &
 peer_pid=$!
 for _ in $(seq 100); do grep -q ready "$TEST_TMP/peer.out" && break; sleep 0.1; done
-run ip netns exec "$ns" "$KFV" run --kernel "$GUESTS/virtio-net.elf" --net "tap=$tap,tx_ops=1,tx_ops_refill_ms=300" --debug-exit
+run ip netns exec "$ns" "$KFV" run --kernel "$GUESTS/virtio-net.elf" --net "tap=$tap,tx_ops=1,tx_ops_refill_ms=3000" --debug-exit
 kill "$peer_pid" 2>/dev/null
 wait "$peer_pid" 2>/dev/null
-check "virtio-net.elf with tx_ops=1 per 300 ms" "want status 0, the pong received and throttling counted" \
+check "virtio-net.elf with tx_ops=1 per 3 s" "want status 0, the pong received and throttling counted" \
 	eval '[ "$RC" = 0 ] && printf %s "$OUT" | grep -q "passed, 0 failed" &&
 	      printf "%s\n" "$ERR" | grep -q "^kfv: virtio-net at .* [1-9][0-9]* throttled"'
 
