@@ -58,10 +58,18 @@ run "$KFV" run --kernel "$GUESTS/exitloop.elf" --debug-exit --cmdline "n=100" --
 check "--exit-budget: under budget runs to the end" "want status 0 and the peak rate in the summary" \
 	eval '[ "$RC" = 0 ] && printf %s "$ERR" | grep -q "peak exits to kfv: [0-9]*/s (budget 100000/s)"'
 
-last=$(($(nproc) - 1))
-run "$KFV" run --kernel "$GUESTS/hello.elf" --debug-exit --nohype --dedicated-cpus "$last"
-check "--nohype --dedicated-cpus $last: boots pinned" "want status 0" \
-	eval '[ "$RC" = 0 ] && printf %s "$OUT" | grep -q "hello: 1 cpus online"'
+if [ "${KFV_IN_KVMBOX:-0}" = 1 ]; then
+	# In the nested box a pinned vCPU with HLT/PAUSE exits disabled has
+	# soft-locked the emulated host's CPUs: the box cannot stand in for a
+	# host with dedicated cores. Runs on hosts with real KVM.
+	skip "--nohype --dedicated-cpus: boots pinned" "not inside the nested-KVM box (see docs/nohype.md)"
+else
+	last=$(($(nproc) - 1))
+	run "$KFV" run --kernel "$GUESTS/hello.elf" --debug-exit --nohype --dedicated-cpus "$last"
+	check "--nohype --dedicated-cpus $last: boots pinned" "want status 0" \
+		eval '[ "$RC" = 0 ] && printf %s "$OUT" | grep -q "hello: 1 cpus online"'
+fi
+
 run "$KFV" run --kernel "$GUESTS/hello.elf" --debug-exit --cpus 2 --dedicated-cpus 0
 check "--dedicated-cpus shorter than --cpus" "want status 64 and one line" \
 	eval '[ "$RC" = 64 ] && [ "$(line_count "$ERR")" = 1 ] && printf %s "$ERR" | grep -q "1 CPUs listed for 2 vCPUs"'
