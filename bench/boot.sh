@@ -8,7 +8,8 @@
 # final act is its one-byte write to the debug-exit port. The time until the
 # process has exited and been reaped (teardown included) is shown as well.
 # Both 1 and 2 vCPUs are measured (2 adds the guest's INIT/SIPI sequence);
-# the headline is the worse of the two ratios. Medians of
+# the headline is the worse of the two ratios. kfv --no-sandbox (no jail,
+# no seccomp) is timed alongside, to show what confinement costs at start. Medians of
 # KFV_BENCH_BOOT_REPS (5) runs each, after one warm-up run of each VMM; runs
 # alternate between the two VMMs.
 #
@@ -26,11 +27,12 @@ kernel=$GUESTS/hello.elf
 log=$BENCH_TMP/boot.log
 command -v "$qemu" >/dev/null || bench_fail "$qemu not found (scripts/install-deps.sh)"
 
-# run_boot kfv|qemu CPUS: sets LINE and EXIT (nanoseconds)
+# run_boot kfv|kfv-ns|qemu CPUS: sets LINE and EXIT (nanoseconds)
 run_boot() {
 	local vmm=$1 cpus=$2 want l e s cmd
-	if [ "$vmm" = kfv ]; then
+	if [ "$vmm" != qemu ]; then
 		cmd=("$KFV" run --quiet --debug-exit --memory 128M --cpus "$cpus" --kernel "$kernel")
+		[ "$vmm" = kfv ] || cmd+=(--no-sandbox)
 		want=0
 	else
 		# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
@@ -54,7 +56,7 @@ run_boot qemu 1
 declare -A lines exits
 for ((r = 1; r <= reps; r++)); do
 	for cpus in 1 2; do
-		if ((r % 2)); then order="kfv qemu"; else order="qemu kfv"; fi
+		if ((r % 2)); then order="kfv qemu kfv-ns"; else order="kfv-ns qemu kfv"; fi
 		for vmm in $order; do
 			run_boot "$vmm" "$cpus"
 			lines[$vmm,$cpus]+=" $LINE"
@@ -70,10 +72,12 @@ for cpus in 1 2; do
 	{
 		kl=$(median ${lines[kfv,$cpus]}); ke=$(median ${exits[kfv,$cpus]})
 		ql=$(median ${lines[qemu,$cpus]}); qe=$(median ${exits[qemu,$cpus]})
+		nl=$(median ${lines[kfv-ns,$cpus]})
 	}
 	ratio=$(calc '%.3f' "$kl / $ql")
 	echo "  $cpus vCPU(s): to debug-exit kfv $(ms "$kl") ms, QEMU $(ms "$ql") ms, ratio $ratio;" \
-	     "to process exit kfv $(ms "$ke") ms, QEMU $(ms "$qe") ms, ratio $(calc '%.3f' "$ke / $qe")"
+	     "to process exit kfv $(ms "$ke") ms, QEMU $(ms "$qe") ms, ratio $(calc '%.3f' "$ke / $qe");" \
+	     "kfv --no-sandbox to debug-exit $(ms "$nl") ms"
 	worst=$(calc '%.3f' "($ratio > $worst ? $ratio : $worst)")
 done
 echo "  target: below 0.5"

@@ -9,9 +9,10 @@
 #    the TSC around each write; it prints the median of the n samples. Boot
 #    is outside the samples, and a host preemption spoils only the few
 #    samples it lands in, so the median holds even on a loaded host. Rounds
-#    run kfv and the raw loop one after the other, alternating which goes
-#    first; the headline is the median over rounds of the round's kfv/raw
-#    ratio of medians.
+#    run kfv, the raw loop and kfv --no-sandbox one after the other,
+#    alternating the order; the headline is the median over rounds of the
+#    round's kfv/raw ratio of medians. (--no-sandbox shows what the jail and
+#    the seccomp filters, which see every system call, add.)
 #
 # 2. Per exit, from wall-clock time differences. Both VMMs boot
 #    build/guests/exitloop.elf with n=N1 and n=N2; a run's time t(n) is from
@@ -26,32 +27,32 @@
 #    from the difference of two short exitloop runs.
 #
 # Settings (environment): KFV_BENCH_EXIT_REPS (rounds of measure 1, 5),
-# KFV_BENCH_EXIT_SAMPLES (n for exittime, 20000), KFV_BENCH_EXIT_WALL_REPS
+# KFV_BENCH_EXIT_SAMPLES (n for exittime, 10000), KFV_BENCH_EXIT_WALL_REPS
 # (rounds of measure 2, 3; 0 skips it), KFV_BENCH_EXIT_N1 (10000),
 # KFV_BENCH_EXIT_N2 (default: sized so N2 - N1 exits take about
-# KFV_BENCH_EXIT_SECONDS, 1.5), KFV_BENCH_EXIT_PROFILE=0 skips measure 3.
+# KFV_BENCH_EXIT_SECONDS, 1), KFV_BENCH_EXIT_PROFILE=0 skips measure 3.
 BENCH_NAME="exit-roundtrip"
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_setup "$0" "$@"
 
 reps=${KFV_BENCH_EXIT_REPS:-5}
-samples=${KFV_BENCH_EXIT_SAMPLES:-20000}
+samples=${KFV_BENCH_EXIT_SAMPLES:-10000}
 wall_reps=${KFV_BENCH_EXIT_WALL_REPS:-3}
 n1=${KFV_BENCH_EXIT_N1:-10000}
-target_s=${KFV_BENCH_EXIT_SECONDS:-1.5}
+target_s=${KFV_BENCH_EXIT_SECONDS:-1}
 exittime=$BENCH_OUT/exittime.elf
 [ -e "$exittime" ] || bench_fail "$exittime is missing (make -f bench/bench.mk bench-tools)"
 
-vmm_cmd() { # vmm_cmd kfv|raw KERNEL CMDLINE: sets CMD
-	if [ "$1" = kfv ]; then
-		CMD=("$KFV" run --quiet --debug-exit --memory 128M --kernel "$2" --cmdline "$3")
-	else
-		CMD=("$RAW_LOOP" "$2" "$3" 128)
-	fi
+vmm_cmd() { # vmm_cmd kfv|kfv-ns|raw KERNEL CMDLINE: sets CMD (kfv-ns: kfv --no-sandbox)
+	case $1 in
+		kfv) CMD=("$KFV" run --quiet --debug-exit --memory 128M --kernel "$2" --cmdline "$3") ;;
+		kfv-ns) CMD=("$KFV" run --quiet --debug-exit --memory 128M --no-sandbox --kernel "$2" --cmdline "$3") ;;
+		*) CMD=("$RAW_LOOP" "$2" "$3" 128) ;;
+	esac
 }
 
-# run_vmm kfv|raw KERNEL CMDLINE LAST_LINE_PREFIX: runs it to completion;
+# run_vmm kfv|kfv-ns|raw KERNEL CMDLINE LAST_LINE_PREFIX: runs it to completion;
 # sets T (ns from the last "kfv-guest:" line to the LAST_LINE one) and LOG.
 run_vmm() {
 	local from line status
@@ -66,7 +67,7 @@ run_vmm() {
 	T=$((line - from))
 }
 
-# exittime_p50 kfv|raw: sets P50 to the run's median exit, in TSC cycles
+# exittime_p50 kfv|kfv-ns|raw: sets P50 to the run's median exit, in TSC cycles
 exittime_p50() {
 	run_vmm "$1" "$exittime" "n=$samples" "exittime: "
 	P50=$(sed -n 's/^exittime: .* p50=\([0-9]*\) .*/\1/p' "$LOG")
@@ -98,22 +99,25 @@ us() { calc '%.3f' "$1 / 1000"; }
 # --- 1. per exit, timed by the guest -------------------------------------
 exittime_p50 kfv; exittime_p50 raw  # warm-up
 echo "$BENCH_NAME: (1) guest-timed exits: exittime.elf, median of $samples port 0x80 writes from ring 3 per run, $reps rounds"
-kfv_p50s=() raw_p50s=() ratios=()
+kfv_p50s=() raw_p50s=() ns_p50s=() ratios=() ns_ratios=()
 for ((r = 1; r <= reps; r++)); do
-	if ((r % 2)); then order="kfv raw"; else order="raw kfv"; fi
+	if ((r % 2)); then order="kfv raw kfv-ns"; else order="kfv-ns raw kfv"; fi
 	for vmm in $order; do
 		exittime_p50 "$vmm"
-		if [ "$vmm" = kfv ]; then kp=$P50; else rp=$P50; fi
+		case $vmm in kfv) kp=$P50 ;; kfv-ns) np=$P50 ;; raw) rp=$P50 ;; esac
 	done
 	ratio=$(calc '%.4f' "$kp / $rp")
-	kfv_p50s+=("$kp") raw_p50s+=("$rp") ratios+=("$ratio")
-	echo "  round $r: kfv $kp, raw $rp cycles per exit (median); ratio $(calc '%.3f' "$ratio")"
+	kfv_p50s+=("$kp") raw_p50s+=("$rp") ns_p50s+=("$np") ratios+=("$ratio")
+	ns_ratios+=("$(calc '%.4f' "$np / $rp")")
+	echo "  round $r: kfv $kp, raw $rp, kfv --no-sandbox $np cycles per exit (median); kfv/raw $(calc '%.3f' "$ratio")"
 done
 echo "  last kfv run: $(cat "$BENCH_TMP/exit-kfv.stats")"
 echo "  last raw run: $(cat "$BENCH_TMP/exit-raw.stats")"
-kmed=$(median "${kfv_p50s[@]}") rmed=$(median "${raw_p50s[@]}") qmed=$(median "${ratios[@]}")
+kmed=$(median "${kfv_p50s[@]}") rmed=$(median "${raw_p50s[@]}") nmed=$(median "${ns_p50s[@]}")
+qmed=$(median "${ratios[@]}")
 read -r qlo qhi < <(minmax "${ratios[@]}")
 echo "  kfv $(cyc "$kmed"), raw KVM_RUN loop $(cyc "$rmed") per exit (medians over rounds)"
+echo "  kfv --no-sandbox (no jail, no seccomp filters) $(cyc "$nmed"); its ratio to raw $(calc '%.3f' "$(median "${ns_ratios[@]}")")"
 echo "  kfv/raw: $(calc '%.3f' "$qmed") (median of rounds; range $(calc '%.3f' "$qlo") .. $(calc '%.3f' "$qhi")); target: at most 1.05"
 
 # --- 2. per exit, from wall-clock differences ----------------------------
@@ -169,15 +173,17 @@ if [ "${KFV_BENCH_EXIT_PROFILE:-1}" != 0 ]; then
 		echo "${line%;}"
 	fi
 	if command -v valgrind >/dev/null; then
-		line="  user-space instructions per exit (callgrind):"
-		for vmm in kfv raw; do
+		line="  user-space instructions per exit (callgrind; kfv with --no-sandbox, which valgrind needs):"
+		for vmm in kfv-ns raw; do
 			for n in $pa $pb; do
 				vmm_cmd "$vmm" "$GUESTS/exitloop.elf" "n=$n"
-				valgrind --tool=callgrind --callgrind-out-file="$BENCH_TMP/callgrind-$vmm-$n" \
+				rm -f "$BENCH_TMP/callgrind-$vmm-$n".*
+				valgrind --tool=callgrind --callgrind-out-file="$BENCH_TMP/callgrind-$vmm-$n.%p" \
 					"${CMD[@]}" >/dev/null 2>&1
 			done
-			ia=$(sed -n 's/^totals: *//p' "$BENCH_TMP/callgrind-$vmm-$pa")
-			ib=$(sed -n 's/^totals: *//p' "$BENCH_TMP/callgrind-$vmm-$pb")
+			# every process of the run (a forked child writes its own file)
+			ia=$(cat "$BENCH_TMP/callgrind-$vmm-$pa".* 2>/dev/null | awk '/^totals:/ { t += $2; n++ } END { if (n) print t }')
+			ib=$(cat "$BENCH_TMP/callgrind-$vmm-$pb".* 2>/dev/null | awk '/^totals:/ { t += $2; n++ } END { if (n) print t }')
 			if [ -n "$ia" ] && [ -n "$ib" ]; then
 				line+=" $vmm $(calc '%.0f' "($ib - $ia) / ($pb - $pa)"),"
 			else

@@ -10,16 +10,20 @@
  *       status (128+N for signal N, 124 when --timeout killed it).
  *
  *   measure rss [OPTIONS] -- COMMAND [ARG...]
- *       waits for the --line PREFIX, then reads /proc/PID/status every
- *       --interval-ms for --samples samples, sends SIGTERM and reaps it.
- *       Prints "SAMPLES OWN_KIB ANON_KIB FILE_KIB SHMEM_KIB HWM_KIB THREADS
- *       STATUS" where OWN = max over samples of RssAnon + RssFile, the other
- *       fields from the sample that had it (HWM is VmHWM at the last sample).
+ *       waits for the --line PREFIX, then reads /proc/PID/status of the
+ *       command and of all its descendants every --interval-ms for
+ *       --samples samples, sends SIGTERM to the command and reaps it.
+ *       Prints "SAMPLES OWN ANON FILE SHMEM HWM THREADS PROCS ROOT_OWN
+ *       STATUS" (sizes in KiB) where OWN = max over samples of RssAnon +
+ *       RssFile summed over the processes, the other fields sums from the
+ *       sample that had it (HWM: VmHWM at the last sample) and ROOT_OWN the
+ *       command's own share in that sample.
  *
  * OPTIONS: --line PREFIX, --from PREFIX, --log FILE (everything the command wrote to stdout
  * and stderr), --timeout SECONDS (default 300), --interval-ms N (20),
  * --samples N (25). The command's stdin is /dev/null. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -212,9 +216,14 @@ static void finish(struct child *c, uint64_t deadline, const char *log_path)
 	}
 }
 
-static int read_status(pid_t pid, long *anon, long *file, long *shmem, long *hwm, long *threads)
+struct mem {
+	long anon, file, shmem, hwm, threads, procs;
+};
+
+static int read_status(pid_t pid, struct mem *m)
 {
 	char path[64], line[256];
+	long anon = 0, file = 0, shmem = 0, hwm = 0, threads = 0;
 	FILE *f;
 	int found = 0;
 
@@ -223,13 +232,56 @@ static int read_status(pid_t pid, long *anon, long *file, long *shmem, long *hwm
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "RssAnon: %ld", anon) == 1 || sscanf(line, "RssFile: %ld", file) == 1 ||
-		    sscanf(line, "RssShmem: %ld", shmem) == 1 || sscanf(line, "VmHWM: %ld", hwm) == 1 ||
-		    sscanf(line, "Threads: %ld", threads) == 1)
+		if (sscanf(line, "RssAnon: %ld", &anon) == 1 || sscanf(line, "RssFile: %ld", &file) == 1 ||
+		    sscanf(line, "RssShmem: %ld", &shmem) == 1 || sscanf(line, "VmHWM: %ld", &hwm) == 1 ||
+		    sscanf(line, "Threads: %ld", &threads) == 1)
 			found++;
 	}
 	fclose(f);
-	return found == 5 ? 0 : -1;
+	if (found != 5)
+		return -1;
+	m->anon += anon;
+	m->file += file;
+	m->shmem += shmem;
+	m->hwm += hwm;
+	m->threads += threads;
+	m->procs++;
+	return 0;
+}
+
+/* Adds pid and, through /proc/PID/task/TID/children, all its descendants
+ * (a supervisor's VMM child, in a PID namespace or not). */
+static int read_tree(pid_t pid, struct mem *m, int depth)
+{
+	char path[96];
+	DIR *d;
+	struct dirent *e;
+
+	if (read_status(pid, m) < 0)
+		return -1;
+	if (depth > 8)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char cpath[320];
+		FILE *f;
+		int child;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", (int)pid, e->d_name);
+		f = fopen(cpath, "r");
+		if (!f)
+			continue;
+		while (fscanf(f, "%d", &child) == 1)
+			(void)read_tree(child, m, depth + 1);
+		fclose(f);
+	}
+	closedir(d);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -283,22 +335,21 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	long n = 0, best_anon = 0, best_file = 0, best_shmem = 0, hwm = 0, threads = 0;
+	long n = 0;
+	struct mem best = { 0 }, root_best = { 0 }, last = { 0 };
 
 	if (pump(&c, deadline, 1) == 0 && c.line_ns >= 0) {
 		for (long s = 0; s < samples; s++) {
-			long anon, file, shmem, h, th;
+			struct mem m = { 0 }, root = { 0 };
 			struct timespec ts = { interval_ms / 1000, (interval_ms % 1000) * 1000000L };
 
-			if (reap(&c, WNOHANG) || read_status(c.pid, &anon, &file, &shmem, &h, &th) < 0)
+			if (reap(&c, WNOHANG) || read_status(c.pid, &root) < 0 || read_tree(c.pid, &m, 0) < 0)
 				break;
 			n++;
-			hwm = h;
-			if (anon + file > best_anon + best_file) {
-				best_anon = anon;
-				best_file = file;
-				best_shmem = shmem;
-				threads = th;
+			last = m;
+			if (m.anon + m.file > best.anon + best.file) {
+				best = m;
+				root_best = root;
 			}
 			/* keep the pipe drained so the command never blocks on it */
 			struct pollfd pfd = { .fd = c.out_fd, .events = POLLIN };
@@ -313,7 +364,7 @@ int main(int argc, char **argv)
 	if (!c.reaped)
 		kill(c.pid, SIGTERM);
 	finish(&c, now_ns() + 30ULL * 1000000000ULL, log_path);
-	printf("%ld %ld %ld %ld %ld %ld %ld %d\n", n, best_anon + best_file, best_anon, best_file, best_shmem,
-	       hwm, threads, c.status);
+	printf("%ld %ld %ld %ld %ld %ld %ld %ld %ld %d\n", n, best.anon + best.file, best.anon, best.file,
+	       best.shmem, last.hwm, best.threads, best.procs, root_best.anon + root_best.file, c.status);
 	return 0;
 }
