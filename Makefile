@@ -13,7 +13,7 @@ REL_CFLAGS  := $(CFLAGS_BASE) -O2 -D_FORTIFY_SOURCE=2
 SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_CFLAGS := $(CFLAGS_BASE) -O1 $(SAN_FLAGS)
 LDFLAGS_REL := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
-LIBS    := -lpthread -lseccomp -luring
+LIBS    := -lpthread -lseccomp -luring -ljansson -lsodium
 
 SRCS      := $(shell find src -name '*.c' | sort)
 MAIN_SRC  := src/cli/main.c

@@ -4,16 +4,24 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../defense/telemetry.h"
 #include "../util/log.h"
 
 void bus_init(struct bus *bus, enum bus_space space)
 {
 	memset(bus, 0, sizeof(*bus));
 	bus->space = space;
+	bus->unclaimed_agent = agent_register(AGENT_KIND_UNCLAIMED, space == BUS_PIO ? "pio" : "mmio", 0);
 }
 
 int bus_register(struct bus *bus, uint64_t base, uint64_t size, const char *name,
 		 const struct io_ops *ops, void *opaque)
+{
+	return bus_register_ex(bus, base, size, name, ops, opaque, 0);
+}
+
+int bus_register_ex(struct bus *bus, uint64_t base, uint64_t size, const char *name,
+		    const struct io_ops *ops, void *opaque, unsigned agent_flags)
 {
 	uint64_t last;
 	unsigned i;
@@ -44,7 +52,8 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t size, const char *name
 	bus->ranges[i].size = size;
 	bus->ranges[i].ops = ops;
 	bus->ranges[i].opaque = opaque;
-	snprintf(bus->ranges[i].agent.name, sizeof(bus->ranges[i].agent.name), "%s", name);
+	bus->ranges[i].agent = agent_register(bus->space == BUS_PIO ? AGENT_KIND_PIO : AGENT_KIND_MMIO, name,
+					      agent_flags);
 	bus->nr_ranges++;
 	return 0;
 }
@@ -78,6 +87,14 @@ static void count_unclaimed(struct bus *bus, bool is_write, uint64_t addr)
 	unsigned i, slot = (unsigned)((addr * 0x9e3779b97f4a7c15ULL) >> 57) % BUS_UNCLAIMED_MAX;
 
 	atomic_fetch_add_explicit(&bus->unclaimed_total, 1, memory_order_relaxed);
+	if (bus->unclaimed_agent) {
+		agent_count(bus->unclaimed_agent, 1);
+		/* Denied: the scan is already known; no per-address accounting. */
+		if (agent_action(bus->unclaimed_agent) == AGENT_DENY) {
+			agent_reject(bus->unclaimed_agent);
+			return;
+		}
+	}
 	for (i = 0; i < BUS_UNCLAIMED_MAX; i++, slot = (slot + 1) % BUS_UNCLAIMED_MAX) {
 		struct unclaimed_slot *s = &bus->unclaimed[slot];
 		uint64_t cur = atomic_load_explicit(&s->key, memory_order_relaxed);
@@ -123,9 +140,9 @@ void bus_dispatch(struct bus *bus, bool is_write, uint64_t addr, uint8_t *data, 
 		return;
 	}
 
-	agent_count(&r->agent, len);
-	if (agent_action(&r->agent) == AGENT_DENY) {
-		agent_reject(&r->agent);
+	agent_count(r->agent, len);
+	if (agent_action(r->agent) == AGENT_DENY) {
+		agent_reject(r->agent);
 		if (!is_write)
 			memset(data, 0xff, len);
 		return;
@@ -143,7 +160,7 @@ void bus_dispatch(struct bus *bus, bool is_write, uint64_t addr, uint8_t *data, 
 		return;
 	}
 	atomic_fetch_add_explicit(&bus->device_errors, 1, memory_order_relaxed);
-	LOG_RATELIMITED(LOG_WARN, "%s: error %d on %s at %#llx", r->agent.name, ret,
+	LOG_RATELIMITED(LOG_WARN, "%s: error %d on %s at %#llx", r->agent->name, ret,
 			is_write ? "write" : "read", (unsigned long long)addr);
 	if (!is_write)
 		memset(data, 0xff, len);

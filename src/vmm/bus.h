@@ -27,7 +27,7 @@ struct bus_range {
 	uint64_t size;
 	const struct io_ops *ops;
 	void *opaque;
-	struct agent agent;
+	struct agent *agent; /* in the telemetry page (defense/telemetry.h) */
 };
 
 #define BUS_MAX_RANGES    32
@@ -51,6 +51,7 @@ struct bus {
 	_Atomic uint64_t unclaimed_overflow;
 	_Atomic uint64_t unclaimed_total;
 	_Atomic uint64_t device_errors;
+	struct agent *unclaimed_agent; /* every access no device claimed: "pio" or "mmio" */
 };
 
 void bus_init(struct bus *bus, enum bus_space space);
@@ -60,6 +61,10 @@ void bus_init(struct bus *bus, enum bus_space space);
  * after bus_freeze() (-EPERM). */
 int bus_register(struct bus *bus, uint64_t base, uint64_t size, const char *name,
 		 const struct io_ops *ops, void *opaque) __attribute__((warn_unused_result));
+
+/* bus_register() with agent flags (AGENT_ESSENTIAL). */
+int bus_register_ex(struct bus *bus, uint64_t base, uint64_t size, const char *name,
+		    const struct io_ops *ops, void *opaque, unsigned agent_flags) __attribute__((warn_unused_result));
 
 /* After this the set of ranges is fixed for the VM's life. */
 void bus_freeze(struct bus *bus);

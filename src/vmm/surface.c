@@ -194,7 +194,7 @@ static void print_bus(FILE *out, const struct bus *bus, const char *space, int w
 		const struct bus_range *r = &bus->ranges[i];
 
 		fprintf(out, "  0x%0*llx-0x%0*llx  %s\n", width, (unsigned long long)r->base, width,
-			(unsigned long long)(r->base + r->size - 1), r->agent.name);
+			(unsigned long long)(r->base + r->size - 1), r->agent->name);
 	}
 }
 

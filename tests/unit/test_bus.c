@@ -83,8 +83,8 @@ static void dispatch_and_agents(void **state)
 	assert_int_equal(data[0], 0x5a);
 	bus_dispatch(&bus, true, 0xd0000ff8, data, 8);
 	assert_int_equal(d.writes, 1);
-	assert_int_equal(bus.ranges[0].agent.accesses, 2);
-	assert_int_equal(bus.ranges[0].agent.bytes, 12);
+	assert_int_equal(bus.ranges[0].agent->accesses, 2);
+	assert_int_equal(bus.ranges[0].agent->bytes, 12);
 
 	/* straddling the end of the range is not the device's business */
 	bus_dispatch(&bus, false, 0xd0000ffc, data, 8);
@@ -93,16 +93,16 @@ static void dispatch_and_agents(void **state)
 	assert_int_equal(bus.unclaimed_total, 1);
 
 	/* a denied resource never reaches its handler */
-	atomic_store(&bus.ranges[0].agent.action, AGENT_DENY);
+	atomic_store(&bus.ranges[0].agent->action, AGENT_DENY);
 	bus_dispatch(&bus, false, 0xd0000000, data, 4);
 	bus_dispatch(&bus, true, 0xd0000000, data, 4);
 	assert_int_equal(d.reads, 1);
 	assert_int_equal(d.writes, 1);
-	assert_int_equal(bus.ranges[0].agent.rejects, 2);
+	assert_int_equal(bus.ranges[0].agent->rejects, 2);
 	assert_int_equal(data[0], 0xff);
 
 	/* a handler error reads as all-ones and is counted */
-	atomic_store(&bus.ranges[0].agent.action, AGENT_ALLOW);
+	atomic_store(&bus.ranges[0].agent->action, AGENT_ALLOW);
 	d.result = -EIO;
 	bus_dispatch(&bus, false, 0xd0000000, data, 2);
 	assert_int_equal(data[0], 0xff);

@@ -169,7 +169,7 @@ static void post_code_claimed(void **state)
 	vcpu_handle_exit(&o.vcpu);
 	assert_int_equal(data[0], 0x3c);
 	assert_int_equal(o.vm.pio.unclaimed_total, 0);
-	assert_int_equal(o.vm.pio.ranges[0].agent.accesses, 2);
+	assert_int_equal(o.vm.pio.ranges[0].agent->accesses, 2);
 }
 
 int main(void)

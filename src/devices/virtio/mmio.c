@@ -437,7 +437,7 @@ int virtio_mmio_init(struct virtio_mmio *t, struct vm *vm, unsigned index, const
 		return ret;
 	}
 	r = bus_find(&vm->mmio, t->base);
-	t->agent = r ? &r->agent : NULL;
+	t->agent = r ? r->agent : NULL;
 	pthread_mutex_lock(&registry_lock);
 	registry[index] = t;
 	t->registered = true;
