@@ -15,7 +15,9 @@ ASAN_CFLAGS := $(CFLAGS_BASE) -O1 $(SAN_FLAGS)
 LDFLAGS_REL := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 LIBS    := -lpthread -lseccomp -luring -ljansson -lsodium
 
-SRCS      := $(shell find src -name '*.c' | sort)
+# The default policy (policy/default.json) is compiled in through a generated C file.
+GEN_SRCS  := $(BUILD)/gen/default_policy.c
+SRCS      := $(shell find src -name '*.c' | sort) $(GEN_SRCS)
 MAIN_SRC  := src/cli/main.c
 LIB_SRCS  := $(filter-out $(MAIN_SRC),$(SRCS))
 REL_OBJS  := $(SRCS:%.c=$(BUILD)/obj/%.o)
@@ -46,12 +48,20 @@ $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
+$(BUILD)/gen/default_policy.c: policy/default.json
+	@mkdir -p $(dir $@)
+	$(Q){ echo '/* Generated from $< by the Makefile; edit $< instead. */'; \
+	  echo 'extern const char policy_default_json[];'; \
+	  echo 'const char policy_default_json[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } >$@.tmp && mv $@.tmp $@
+
 $(BUILD)/kfv: $(REL_OBJS)
 	$(Q)$(CC) $(REL_CFLAGS) $(LDFLAGS_REL) -o $@ $^ $(LIBS)
 
 # The test build: the release objects plus the compromise-simulation port
 # (src/devices/compromise_sim.c), which must never reach build/kfv.
-SIM_SRCS := src/devices/compromise_sim.c src/cli/run.c
+SIM_SRCS := src/devices/compromise_sim.c src/cli/run.c src/guard/responder.c
 SIM_OBJS := $(SIM_SRCS:%.c=$(BUILD)/sim/%.o)
 $(BUILD)/sim/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,6 +70,27 @@ $(BUILD)/sim/%.o: %.c
 $(BUILD)/test/kfv: $(filter-out $(SIM_SRCS:%.c=$(BUILD)/obj/%.o),$(REL_OBJS)) $(SIM_OBJS)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(REL_CFLAGS) $(LDFLAGS_REL) -o $@ $^ $(LIBS)
+
+# The agent-cost benchmark's floor: kfv with every agent hook compiled out
+# (-DKFV_NO_AGENTS, src/vmm/agent.h). Built by `make bench` only; never shipped.
+NOAG_OBJS := $(SRCS:%.c=$(BUILD)/noagents/%.o)
+$(BUILD)/noagents/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(REL_CFLAGS) -DKFV_NO_AGENTS -c $< -o $@
+
+$(BUILD)/bench/kfv-noagents: $(NOAG_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(REL_CFLAGS) $(LDFLAGS_REL) -o $@ $^ $(LIBS)
+
+# The guard against a stand-in VMM on hosts without KVM (tests/tools/guard-target.c):
+# the guard, the sandbox and the responder's test-build hooks, no KVM code.
+GUARD_TARGET := $(BUILD)/tools/guard-target
+GUARD_TARGET_OBJS := $(filter $(BUILD)/obj/src/guard/% $(BUILD)/obj/src/sandbox/% $(BUILD)/obj/src/util/% \
+	$(BUILD)/obj/src/vmm/guest_mem.o,$(filter-out $(BUILD)/obj/src/guard/responder.o,$(REL_OBJS))) \
+	$(BUILD)/sim/src/guard/responder.o
+$(GUARD_TARGET): tests/tools/guard-target.c $(GUARD_TARGET_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(REL_CFLAGS) -DKFV_COMPROMISE_SIM $(LDFLAGS_REL) -o $@ $< $(GUARD_TARGET_OBJS) $(LIBS)
 
 $(BUILD)/asan/kfv: $(ASAN_OBJS)
 	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
@@ -76,10 +107,10 @@ unit: $(UNIT_BINS)
 demo: all
 	$(Q)scripts/demo.sh
 
-check: all unit
+check: all unit $(GUARD_TARGET)
 	$(Q)tests/run-all.sh
 
-bench: all
+bench: all $(GUARD_TARGET) $(BUILD)/bench/kfv-noagents
 	$(Q)bench/run-all.sh
 
 clean:

@@ -68,7 +68,7 @@ void virtio_reset(const struct vdev *d)
 		cpu_relax();
 }
 
-int virtio_negotiate(const struct vdev *d, uint64_t want)
+int virtio_negotiate(struct vdev *d, uint64_t want)
 {
 	uint64_t offered;
 
@@ -93,6 +93,7 @@ int virtio_negotiate(const struct vdev *d, uint64_t want)
 		printf("virtio: device %u refused features %#lx\n", d->index, (unsigned long)want);
 		return -1;
 	}
+	d->features = want;
 	return 0;
 }
 
@@ -114,6 +115,8 @@ int virtio_queue_setup(struct vdev *d, unsigned qi, struct vq *q, uint16_t size,
 	q->used = (volatile uint32_t *)(uintptr_t)(base + 0x2000);
 	q->avail_idx = 0;
 	q->last_used = 0;
+	q->notified_idx = 0;
+	q->event_idx = (d->features & VIRTIO_F_EVENT_IDX) != 0;
 	virtio_write(d, REG_QUEUE_NUM, size);
 	virtio_write(d, REG_QUEUE_DESC_LO, (uint32_t)base);
 	virtio_write(d, REG_QUEUE_DESC_HI, (uint32_t)(base >> 32));
@@ -142,7 +145,7 @@ int virtio_open(uint32_t device_id, uint64_t want, struct vdev *d, struct vq *q,
 	return 0;
 }
 
-void vq_publish(struct vq *q, uint16_t head)
+void vq_add(struct vq *q, uint16_t head)
 {
 	q->avail[2 + q->avail_idx % q->size] = head;
 	q->avail_idx++;
@@ -150,8 +153,36 @@ void vq_publish(struct vq *q, uint16_t head)
 	 * ordered; the compiler must not reorder them either). */
 	__asm__ volatile("" ::: "memory");
 	q->avail[1] = q->avail_idx;
+}
+
+/* vring_need_event(): did moving the index from old to new pass event? */
+static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
+
+void vq_notify(struct vq *q)
+{
+	uint16_t old = q->notified_idx;
+
+	/* avail.idx must be visible before avail_event is read: the device
+	 * writes avail_event, then reads avail.idx again. */
 	__asm__ volatile("mfence" ::: "memory");
+	q->notified_idx = q->avail_idx;
+	if (q->event_idx) {
+		/* The used ring's last field (after {flags, idx} and the entries). */
+		uint16_t event = ((volatile uint16_t *)q->used)[2 + 4 * q->size];
+
+		if (!need_event(event, q->avail_idx, old))
+			return;
+	}
 	virtio_write(q->dev, REG_QUEUE_NOTIFY, q->index);
+}
+
+void vq_publish(struct vq *q, uint16_t head)
+{
+	vq_add(q, head);
+	vq_notify(q);
 }
 
 int vq_wait(struct vq *q, uint32_t *id, uint32_t *len)

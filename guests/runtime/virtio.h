@@ -28,6 +28,7 @@
 #define VIRTIO_ID_RNG   4
 
 #define VIRTIO_F_INDIRECT_DESC (1ULL << 28)
+#define VIRTIO_F_EVENT_IDX     (1ULL << 29)
 #define VIRTIO_F_VERSION_1     (1ULL << 32)
 
 #define VIRTIO_STATUS_NEEDS_RESET 0x40
@@ -56,6 +57,7 @@ struct vdev {
 	uint64_t base;
 	uint32_t device_id;
 	unsigned index;
+	uint64_t features; /* negotiated (virtio_negotiate) */
 };
 
 struct vq {
@@ -67,6 +69,8 @@ struct vq {
 	volatile uint32_t *used;  /* (flags | idx << 16), then {id, len} pairs */
 	uint16_t avail_idx;
 	uint16_t last_used;
+	bool event_idx;        /* VIRTIO_F_EVENT_IDX: notify only past the device's avail_event */
+	uint16_t notified_idx; /* avail_idx at the last notification decision */
 };
 
 /* Finds the first device with this id. Returns 0 or -1. */
@@ -79,8 +83,9 @@ void virtio_write(const struct vdev *d, uint32_t reg, uint32_t v);
 void virtio_reset(const struct vdev *d);
 
 /* Reset, ACKNOWLEDGE, DRIVER, features (VERSION_1 | want, as far as the
- * device offers them), FEATURES_OK. Returns 0 or -1 (printed why). */
-int virtio_negotiate(const struct vdev *d, uint64_t want);
+ * device offers them; what was agreed lands in d->features), FEATURES_OK.
+ * Returns 0 or -1 (printed why). */
+int virtio_negotiate(struct vdev *d, uint64_t want);
 
 /* Sets up queue qi with `size` entries in mem (VQ_MEM_BYTES, 4 KiB
  * aligned, zeroed here). Returns 0 or -1. */
@@ -93,7 +98,15 @@ void virtio_driver_ok(const struct vdev *d);
  * DRIVER_OK. Returns 0 or -1. */
 int virtio_open(uint32_t device_id, uint64_t want, struct vdev *d, struct vq *q, uint16_t size, void *mem);
 
-/* Puts head in the avail ring, publishes it and notifies the device. */
+/* Puts head in the avail ring and publishes it, without notifying. */
+void vq_add(struct vq *q, uint16_t head);
+
+/* Notifies the device of what vq_add() published since the last call;
+ * with VIRTIO_F_EVENT_IDX only when that passed the device's avail_event
+ * (virtio 1.2 §2.7.10: a busy device does not need to be told). */
+void vq_notify(struct vq *q);
+
+/* vq_add() then vq_notify(). */
 void vq_publish(struct vq *q, uint16_t head);
 
 /* Waits for the next used element. Returns 0 with *id and *len, or -1

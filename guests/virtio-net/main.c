@@ -5,6 +5,8 @@
  * "kfv-net-pong" (the test's host side answers it). Frames of other
  * kinds are skipped and their buffers given back. Checks the header the
  * device wrote (no flags, num_buffers 1). Ends with the report line.
+ * With `event_idx` the driver negotiates VIRTIO_F_EVENT_IDX and notifies
+ * only when the device asks.
  *
  * `mode=bench n=N` (default 1000) sends N 60-byte broadcast frames, one at
  * a time, from a driver loop in ring 3, between the lines "virtio-net:
@@ -64,7 +66,8 @@ int guest_main(void)
 	bool got = false;
 
 	GUEST_ASSERT(virtio_find(VIRTIO_ID_NET, &d) == 0);
-	GUEST_ASSERT(virtio_negotiate(&d, VIRTIO_NET_F_MAC | VIRTIO_NET_F_MTU) == 0);
+	GUEST_ASSERT(virtio_negotiate(&d, VIRTIO_NET_F_MAC | VIRTIO_NET_F_MTU |
+					  (cmdline_has(boot_info.cmdline, "event_idx") ? VIRTIO_F_EVENT_IDX : 0)) == 0);
 	GUEST_ASSERT(virtio_queue_setup(&d, 0, &rx, 8, rxmem) == 0);
 	GUEST_ASSERT(virtio_queue_setup(&d, 1, &tx, 8, txmem) == 0);
 	virtio_driver_ok(&d);

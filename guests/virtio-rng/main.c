@@ -2,7 +2,8 @@
  * from it and checks the device filled them (not all zero, two reads
  * differ). A rate-limited device may answer with fewer bytes than asked
  * (virtio 1.2 §5.4): any non-zero length is accepted and the total is
- * printed.
+ * printed. With `event_idx` on the command line the driver negotiates
+ * VIRTIO_F_EVENT_IDX and notifies only when the device asks.
  * Ends with the report line; exit 0 when every check passed. */
 #include "runtime/guest.h"
 #include "runtime/virtio.h"
@@ -23,8 +24,10 @@ int guest_main(void)
 	struct vdev d;
 	struct vq q;
 
-	GUEST_ASSERT(virtio_open(VIRTIO_ID_RNG, 0, &d, &q, 8, qmem) == 0);
-	printf("virtio-rng: device %u at 0x%lx\n", d.index, (unsigned long)d.base);
+	GUEST_ASSERT(virtio_open(VIRTIO_ID_RNG, cmdline_has(boot_info.cmdline, "event_idx") ? VIRTIO_F_EVENT_IDX : 0, &d,
+				 &q, 8, qmem) == 0);
+	printf("virtio-rng: device %u at 0x%lx%s\n", d.index, (unsigned long)d.base,
+	       d.features & VIRTIO_F_EVENT_IDX ? ", event index" : "");
 	int n1 = virtio_rng_read(&q, a, 64), n2 = virtio_rng_read(&q, b, 4096), total = n1 + n2;
 
 	GUEST_CHECK(n1 > 0 && n1 <= 64 && !all_zero(a, (unsigned)n1));

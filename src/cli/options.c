@@ -11,6 +11,7 @@
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_DEBUG_EXIT, OPT_NOHYPE,
        OPT_DEDICATED_CPUS, OPT_EXIT_BUDGET, OPT_HUGEPAGES, OPT_NO_SANDBOX };
 enum { OPT_RNG = 400, OPT_RNG_RATE, OPT_DISK, OPT_NET }; /* virtio devices */
+enum { OPT_POLICY = 500, OPT_EVENTS, OPT_METRICS, OPT_FORENSICS, OPT_NO_GUARD, OPT_GUARD_PERIOD, OPT_NAME };
 
 static const struct option long_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -28,11 +29,31 @@ static const struct option long_options[] = {
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "dedicated-cpus", required_argument, NULL, OPT_DEDICATED_CPUS },
 	{ "exit-budget", required_argument, NULL, OPT_EXIT_BUDGET },
+	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "events", required_argument, NULL, OPT_EVENTS },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "forensics", required_argument, NULL, OPT_FORENSICS },
+	{ "no-guard", no_argument, NULL, OPT_NO_GUARD },
+	{ "guard-period", required_argument, NULL, OPT_GUARD_PERIOD },
+	{ "name", required_argument, NULL, OPT_NAME },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > KFV_NAME_MAX || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return false;
+	return true;
+}
 
 static int parse_memory(const char *arg, uint64_t *out, char *msg, unsigned msglen)
 {
@@ -232,6 +253,7 @@ int parse_options(int argc, char **argv, struct run_options *o, bool need_kernel
 	o->memory = KFV_DEFAULT_MEMORY;
 	o->cpus = 1;
 	o->cmdline = "";
+	o->guard_period_ms = KFV_DEFAULT_GUARD_PERIOD_MS;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":qvh", long_options, NULL)) != -1) {
@@ -269,6 +291,27 @@ int parse_options(int argc, char **argv, struct run_options *o, bool need_kernel
 					 optarg);
 				return -EINVAL;
 			}
+			break;
+		case OPT_POLICY: o->policy = optarg; break;
+		case OPT_EVENTS: o->events = optarg; break;
+		case OPT_METRICS: o->metrics = optarg; break;
+		case OPT_FORENSICS: o->forensics = optarg; break;
+		case OPT_NO_GUARD: o->no_guard = true; break;
+		case OPT_GUARD_PERIOD:
+			if (parse_uint(optarg, 10, 3600 * 1000, &v)) {
+				snprintf(msg, msglen, "--guard-period %s: must be a whole number of milliseconds from 10 to 3600000",
+					 optarg);
+				return -EINVAL;
+			}
+			o->guard_period_ms = (unsigned)v;
+			break;
+		case OPT_NAME:
+			if (!valid_name(optarg)) {
+				snprintf(msg, msglen, "--name %s: want 1 to %d of A-Z a-z 0-9 _ . -, not starting with '.'",
+					 optarg, KFV_NAME_MAX);
+				return -EINVAL;
+			}
+			o->name = optarg;
 			break;
 		case 'q': o->quiet = true; break;
 		case 'v': o->verbosity++; break;

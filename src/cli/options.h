@@ -15,6 +15,9 @@
 #define KFV_MAX_DISKS      8
 #define KFV_DISK_ID_MAX    20             /* virtio-blk GET_ID answers 20 bytes */
 
+#define KFV_NAME_MAX       31             /* --name: also the jail's directory name */
+#define KFV_DEFAULT_GUARD_PERIOD_MS 500
+
 #define KFV_MAX_NETS       4
 #define KFV_TAP_NAME_MAX   15             /* IFNAMSIZ - 1 */
 
@@ -49,6 +52,14 @@ struct run_options {
 	uint64_t exit_budget;   /* --exit-budget: exits to kfv per second, 0 = none */
 	bool quiet;
 	int verbosity;
+	/* self-defense (docs/policy.md, docs/events.md, docs/guard.md) */
+	const char *name;       /* --name: the VM's name in events and metrics (default vm-<supervisor pid>) */
+	const char *policy;     /* --policy FILE; NULL: the compiled-in default policy */
+	const char *events;     /* --events FILE: JSON lines */
+	const char *metrics;    /* --metrics FILE: Prometheus text, rewritten periodically */
+	const char *forensics;  /* --forensics DIR: where dumps go (default: the current directory) */
+	bool no_guard;          /* --no-guard: no integrity guard process */
+	unsigned guard_period_ms;
 	/* virtio devices (docs/virtio.md) */
 	bool rng;
 	uint64_t rng_rate[3]; /* bytes bucket: size, one_time_burst, refill_time_ms; size 0 = unlimited */

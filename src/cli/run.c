@@ -8,7 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+
 #include "../boot/boot.h"
+#include "../defense/handoff.h"
+#include "../guard/responder.h"
 #include "../devices/console.h"
 #include "../devices/compromise_sim.h"
 #include "../devices/legacy.h"
@@ -150,15 +155,19 @@ out:
 	return ret;
 }
 
-static int create_memory(struct guest_mem *mem, const struct run_options *o, struct run_error *err)
+static int create_memory(struct guest_mem *mem, const struct run_options *o, int memfd, struct run_error *err)
 {
 	uint64_t avail = host_available_memory();
+	unsigned flags = o->hugepages ? GM_HUGEPAGES : 0;
 	int ret;
 
-	if (avail && o->memory > avail)
+	if (memfd < 0 && avail && o->memory > avail)
 		return fail(err, KFV_EXIT_UNAVAILABLE, "--memory %llu MiB: the host has only %llu MiB available",
 			    (unsigned long long)(o->memory >> 20), (unsigned long long)(avail >> 20));
-	ret = gm_create_ex(mem, o->memory, o->hugepages ? GM_HUGEPAGES : 0);
+	if (memfd >= 0)
+		ret = gm_create_from_fd(mem, memfd, o->memory, flags);
+	else
+		ret = gm_create_ex(mem, o->memory, flags);
 	if (ret == -ENOMEM && o->hugepages)
 		return fail(err, KFV_EXIT_UNAVAILABLE,
 			    "--hugepages: the host has not %llu MiB of free 2 MiB huge pages (see /proc/sys/vm/nr_hugepages)",
@@ -218,7 +227,7 @@ int run_validate(const struct run_options *o, struct run_error *err)
 	memset(&plan, 0, sizeof(plan));
 	if (virtio_plan(o, &plan, err->msg, sizeof(err->msg)))
 		return err->status = KFV_EXIT_USAGE;
-	status = create_memory(&mem, o, err);
+	status = create_memory(&mem, o, -1, err);
 	if (status)
 		return status;
 	status = load_kernel(&mem, o, &plan, &entry, err);
@@ -229,6 +238,31 @@ int run_validate(const struct run_options *o, struct run_error *err)
 int run_vm(const struct run_options *o, struct run_error *err)
 {
 	return run_vm_locked(o, NULL, err);
+}
+
+/* The kernel's own count of this VM's exits, for the orchestrator to hold
+ * against the agents' (docs/policy.md, reports_diverge). */
+static int hand_over_stats(const struct vm *vm, int ctl_fd)
+{
+	int fds[HANDOFF_MAX_FDS];
+	unsigned n = vm->ncpus < HANDOFF_MAX_FDS ? vm->ncpus : HANDOFF_MAX_FDS;
+	int ret = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		fds[i] = ioctl(vm->vcpus[i].fd, KVM_GET_STATS_FD, 0);
+		if (fds[i] < 0) {
+			ret = errno == ENOTTY || errno == EINVAL ? -ENOTSUP : -errno;
+			n = i;
+			break;
+		}
+	}
+	if (ret == -ENOTSUP) /* an old kernel: the orchestrator goes without */
+		ret = handoff_send(ctl_fd, "kvm-stats-none", NULL, 0);
+	else if (!ret)
+		ret = handoff_send(ctl_fd, "kvm-stats", fds, n);
+	for (unsigned i = 0; i < n; i++)
+		close(fds[i]);
+	return ret;
 }
 
 static int lock_down(const struct run_lockdown *lock, struct run_error *err)
@@ -264,7 +298,7 @@ int run_vm_locked(const struct run_options *o, const struct run_lockdown *lock, 
 		status = err->status = KFV_EXIT_USAGE;
 		goto out_free;
 	}
-	status = create_memory(&mem, o, err);
+	status = create_memory(&mem, o, lock ? lock->guest_memfd : -1, err);
 	if (status)
 		goto out_free;
 	status = load_kernel(&mem, o, &m->vplan, &entry, err);
@@ -303,11 +337,35 @@ int run_vm_locked(const struct run_options *o, const struct run_lockdown *lock, 
 		status = fail(err, KFV_EXIT_OS_ERROR, "setting the boot vCPU's registers: %s", strerror(-ret));
 		goto out_vm;
 	}
+	if (lock && lock->ctl_fd >= 0) {
+		ret = hand_over_stats(&m->vm, lock->ctl_fd);
+		if (ret) {
+			status = fail(err, KFV_EXIT_OS_ERROR, "handing the KVM statistics to the supervisor: %s",
+				      strerror(-ret));
+			goto out_vm;
+		}
+	}
+	if (lock && lock->guard_fd >= 0) {
+		ret = guard_responder_prepare(lock->guard_fd, lock->guard_key, lock->config_digest);
+		if (ret) {
+			status = fail(err, KFV_EXIT_OS_ERROR, "preparing the guard's responder: %s", strerror(-ret));
+			goto out_vm;
+		}
+	}
 	/* Every fd is open: from here on the VMM opens nothing by path. */
-	if (lock) {
+	if (lock && lock->jail) {
 		status = lock_down(lock, err);
 		if (status)
 			goto out_vm;
+	}
+	/* Before any guest instruction: the guard's first challenge finds the
+	 * VMM as it locked down. */
+	if (lock && lock->guard_fd >= 0) {
+		ret = guard_responder_start();
+		if (ret) {
+			status = fail(err, KFV_EXIT_OS_ERROR, "starting the guard's responder: %s", strerror(-ret));
+			goto out_vm;
+		}
 	}
 	ret = console_start(&m->console, &m->vm, &m->serial, STDIN_FILENO);
 	if (ret) {

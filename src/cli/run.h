@@ -8,7 +8,7 @@
 /* Why a run could not start: the status to exit with and one line. */
 struct run_error {
 	int status;
-	char msg[320];
+	char msg[640];
 };
 
 /* Boots and runs one VM. Returns the exit status; when the VM could not be
@@ -25,15 +25,22 @@ struct jail;
 /* What the VMM writes on its report fd once it is locked down. */
 #define RUN_LOCKED_MARKER "kfv-vmm: locked down"
 
-/* Where and how the VMM locks itself down: set in the jailed child. */
+/* What the supervisor hands its VMM child, and where and how the VMM locks
+ * itself down. */
 struct run_lockdown {
-	const struct jail *jail;
-	int report_fd; /* seccomp violation reports go here */
+	const struct jail *jail; /* NULL: unjailed (--no-sandbox): no lock-down */
+	int report_fd;           /* seccomp violation reports go here */
+	int guest_memfd;         /* guest RAM made by the supervisor (gm_memfd_create()), or -1 */
+	int ctl_fd;              /* control socket to the supervisor, or -1 (defense/handoff.h) */
+	int guard_fd;            /* the guard's challenge channel, or -1 (guard/responder.h) */
+	const unsigned char *guard_key;     /* 32 bytes, with guard_fd */
+	const unsigned char *config_digest; /* 32 bytes, with guard_fd */
 };
 
-/* run_vm() that, when lock is not NULL, enters the jail and installs the
- * seccomp allow-lists once every fd is open and before any thread that
- * touches the guest starts. */
+/* run_vm() as the supervisor's child: guest RAM from lock->guest_memfd,
+ * the KVM statistics fds handed over on lock->ctl_fd, then (when jailed)
+ * the jail and the seccomp allow-lists once every fd is open and before any
+ * thread that touches the guest starts. lock NULL is run_vm(). */
 int run_vm_locked(const struct run_options *o, const struct run_lockdown *lock, struct run_error *err);
 
 /* Registers the devices `o` asks for on buses with no KVM behind them and

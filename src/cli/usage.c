@@ -57,6 +57,14 @@ void print_usage(FILE *out)
 "                     are kept off them\n"
 "  --exit-budget N    stop the VM (status 86) when the guest causes more than\n"
 "                     N exits to kfv within one second\n"
+"  --name NAME        the VM's name in events and metrics (default vm-PID)\n"
+"  --policy FILE      the self-defense policy (docs/policy.md; default: the\n"
+"                     policy shipped with kfv, policy/default.json)\n"
+"  --events FILE      append security events to FILE, one JSON object per line\n"
+"  --metrics FILE     keep FILE rewritten with Prometheus-format metrics\n"
+"  --forensics DIR    where a policy's forensic memory dumps go (default .)\n"
+"  --guard-period MS  integrity guard check period (default 500)\n"
+"  --no-guard         run without the integrity guard (docs/guard.md)\n"
 "  -q, --quiet        no end-of-run summary\n"
 "  -v, --verbose      more log lines (repeat for debug)\n"
 "  -h, --help         this text\n"
@@ -85,6 +93,7 @@ void print_usage(FILE *out)
 "  87    the jail or the seccomp filters could not be set up\n"
 "  88    the VMM process died from a signal\n"
 "  86    the guest went over --exit-budget\n"
+"  89    the VM was killed by the policy (docs/policy.md)\n"
 "\n"
 "See docs/ for the design, the boot protocol details and the guest kit.\n",
 	      out);

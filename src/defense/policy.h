@@ -37,6 +37,9 @@ struct policy_settings {
 
 #define POLICY_MAX_ACTIONS_PER_STEP 4
 #define POLICY_NAME_MAX 48
+#define POLICY_MAX_RULES 64  /* rules in one policy */
+#define POLICY_MAX_STEPS 8   /* steps in one escalation ladder */
+#define POLICY_GLOB_MAX  64  /* a match.resource or match.vm pattern, with its NUL */
 
 /* One decision: take `actions` on `resource` because rule `rule` fired at
  * escalation step `step` (0-based). */
@@ -48,6 +51,7 @@ struct policy_decision {
 	enum event_kind kind;
 	char resource[EVENT_RESOURCE_MAX];
 	uint64_t count; /* matching occurrences in the window when it fired */
+	unsigned pause_ms; /* for ACT_PAUSE: the rule's pause_ms, else settings.pause_ms */
 };
 
 struct policy;
@@ -65,11 +69,19 @@ int policy_load_default(struct policy **out, char *err, size_t errlen) __attribu
 const struct policy_settings *policy_settings(const struct policy *p);
 
 /* Accounts one event at time now_ns (monotonic) and returns how many
- * decisions it wrote to out (at most max). */
+ * decisions it wrote to out (at most max). A policy holds the rule state
+ * (windows, ladder steps, hold-downs) of one VM. A rule whose condition
+ * holds when out is already full does not fire and stays armed. */
 unsigned policy_observe(struct policy *p, const struct event *ev, uint64_t now_ns,
 			struct policy_decision *out, unsigned max);
 
 const char *policy_action_name(enum policy_action a);
+
+/* The action a name ("log", "reset_device", ...) stands for, or -1. */
+int policy_action_parse(const char *name);
+
+/* How many rules the policy has. */
+unsigned policy_nr_rules(const struct policy *p);
 
 void policy_free(struct policy *p);
 

@@ -31,6 +31,12 @@ struct telemetry *telemetry_current(void)
 	return current;
 }
 
+void telemetry_reset(struct telemetry *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->magic = TELEMETRY_MAGIC;
+}
+
 void telemetry_destroy(struct telemetry *t)
 {
 	if (!t || t == &private_telemetry)

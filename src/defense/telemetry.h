@@ -45,6 +45,9 @@ struct telemetry *telemetry_create_shared(void);
  * (unit tests, `kfv surface`, a VMM run without a supervisor). Never NULL. */
 struct telemetry *telemetry_current(void);
 
+/* Zeroes every agent and counter: before a (re)started VMM registers its own. */
+void telemetry_reset(struct telemetry *t);
+
 /* Unmaps a shared telemetry (the supervisor, when the run is over). */
 void telemetry_destroy(struct telemetry *t);
 
@@ -54,6 +57,10 @@ struct agent *agent_register(enum agent_kind kind, const char *name, unsigned fl
 
 /* The agent called `name`, or NULL. */
 struct agent *telemetry_find_agent(struct telemetry *t, const char *name);
+
+/* The lower-case name of an agent kind ("pio", "virtq", ...), "unknown" for
+ * a value out of range (the kind word is in the shared page). */
+const char *agent_kind_name(enum agent_kind kind);
 
 /* The slot of vCPU `id`. */
 static inline struct telemetry_vcpu *telemetry_vcpu(struct telemetry *t, unsigned id)

@@ -2,25 +2,48 @@
 #define _GNU_SOURCE
 #include "compromise_sim.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../defense/telemetry.h"
+#include "../guard/responder.h"
 #include "../sandbox/lockdown.h"
 #include "../util/log.h"
 #include "../vmm/bus.h"
+#include "../vmm/vcpu.h"
 #include "../vmm/vm.h"
+
+/* A slot and an address no VM of kfv uses (slots 0-1, RAM below 1 TiB). */
+#define SIM_SLOT 7
+#define SIM_GPA  (1ull << 40)
+
+static uint8_t sim_page[4096] __attribute__((aligned(4096)));
+
+/* The memory slot the attacker would add: a page of the VMM's own. */
+static void sim_region(struct kvm_userspace_memory_region *r)
+{
+	*r = (struct kvm_userspace_memory_region){
+		.slot = SIM_SLOT, .guest_phys_addr = SIM_GPA, .memory_size = sizeof(sim_page),
+		.userspace_addr = (uint64_t)(uintptr_t)sim_page,
+	};
+}
 
 /* Each attempt is made from the vCPU thread that took the exit, exactly
  * where an attacker who owns device emulation would stand. */
-static void attempt(unsigned action)
+static void attempt(struct vm *vm, unsigned action)
 {
 	static char *const argv[] = { "/bin/sh", NULL };
+	struct kvm_userspace_memory_region region;
 	long r = 0;
 
 	switch (action) {
@@ -35,23 +58,84 @@ static void attempt(unsigned action)
 	case ESCAPE_MOUNT: r = mount("none", "/", "tmpfs", 0, NULL); break;
 	case ESCAPE_OTHER_VM_MEMORY: r = open("/proc/1/mem", O_RDWR); break;
 	case ESCAPE_FORK: r = fork(); if (r == 0) _exit(0); break;
+	/* Straight at KVM, past vm_set_memory_slot() and vcpu_init(), as
+	 * code that owns the process would: only seccomp stands there. */
+	case ESCAPE_NEW_MEMORY_SLOT:
+		sim_region(&region);
+		r = ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+		break;
+	case ESCAPE_NEW_VCPU: r = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)vm->ncpus); break;
 	default: return;
 	}
 	log_error("compromise simulation: escape %u was not stopped (result %ld)", action, r);
 }
 
+/* Unjailed, the frozen configuration is the VMM's own refusal: what the
+ * VMM's code would do if asked for a new slot or vCPU after boot. */
+static void attempt_unjailed(struct vm *vm, unsigned action)
+{
+	struct vcpu scratch;
+	const char *what;
+	int ret;
+
+	if (action == ESCAPE_NEW_MEMORY_SLOT) {
+		what = "vm_set_memory_slot()";
+		ret = vm_set_memory_slot(vm, SIM_SLOT, SIM_GPA, sizeof(sim_page), sim_page);
+	} else {
+		what = "vcpu_init()";
+		ret = vcpu_init(&scratch, vm, vm->ncpus, NULL);
+		if (ret == 0)
+			vcpu_destroy(&scratch);
+	}
+	if (ret == -EPERM)
+		log_warn("compromise simulation, unjailed: %s after boot: %s (the configuration is frozen)", what,
+			 strerror(-ret));
+	else
+		log_error("compromise simulation, unjailed: %s after boot was not refused (%d)", what, ret);
+}
+
+/* A VMM that crashes or lies about its counters. Neither is a system
+ * call, so seccomp has nothing to stop: the supervisor must notice the
+ * dead process, or the counts that disagree with the kernel's. */
+static void misbehave(unsigned action)
+{
+	if (action == COMPROMISE_CRASH) {
+		volatile int *volatile nowhere = NULL;
+
+		log_warn("compromise simulation: crashing the VMM (a write through NULL)");
+		*nowhere = 1;
+		return;
+	}
+	atomic_store_explicit(&telemetry_current()->under_report, 1, memory_order_relaxed);
+	log_warn("compromise simulation: the VMM now under-reports its exits");
+}
+
 static int compromise_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
 {
-	(void)opaque;
+	struct vm *vm = opaque;
+
 	(void)offset;
 	(void)len;
-	/* Unjailed, these attempts would succeed for real: only ever run them
-	 * where the jail and seccomp are there to stop them. */
+	if (data[0] == COMPROMISE_CRASH || data[0] == COMPROMISE_UNDER_REPORT) {
+		misbehave(data[0]);
+		return IO_HANDLED;
+	}
+	if (data[0] >= GUARD_SIM_STOP_RESPONDER && data[0] <= GUARD_SIM_EXTRA_FD) {
+		(void)guard_responder_sim(data[0]); /* the guard must notice; jailed, seccomp may first */
+		return IO_HANDLED;
+	}
 	if (!sandbox_locked_down()) {
+		if (data[0] == ESCAPE_NEW_MEMORY_SLOT || data[0] == ESCAPE_NEW_VCPU) {
+			attempt_unjailed(vm, data[0]);
+			return IO_HANDLED;
+		}
+		/* Unjailed, the other attempts would succeed for real: only
+		 * ever run them where the jail and seccomp are there to stop
+		 * them. */
 		LOG_RATELIMITED(LOG_ERROR, "compromise simulation refused: the VMM is not jailed");
 		return IO_HANDLED;
 	}
-	attempt(data[0]);
+	attempt(vm, data[0]);
 	return IO_HANDLED;
 }
 
@@ -60,7 +144,7 @@ static const struct io_ops compromise_ops = { .write = compromise_write };
 int compromise_sim_register(struct vm *vm)
 {
 	log_warn("compromise simulation port 0x%x is present: this is a test build", COMPROMISE_SIM_PORT);
-	return bus_register(&vm->pio, COMPROMISE_SIM_PORT, 1, "compromise-sim", &compromise_ops, NULL);
+	return bus_register(&vm->pio, COMPROMISE_SIM_PORT, 1, "compromise-sim", &compromise_ops, vm);
 }
 #else
 /* Release builds: this translation unit is empty on purpose. */

@@ -26,5 +26,6 @@ static const struct io_ops debug_exit_ops = { .read = debug_exit_read, .write = 
 
 int debug_exit_register(struct vm *vm)
 {
-	return bus_register(&vm->pio, KFV_DEBUG_EXIT_PORT, 4, "debug-exit", &debug_exit_ops, vm);
+	/* Essential: a denied guest must still be able to end its run. */
+	return bus_register_ex(&vm->pio, KFV_DEBUG_EXIT_PORT, 4, "debug-exit", &debug_exit_ops, vm, AGENT_ESSENTIAL);
 }

@@ -60,12 +60,19 @@ struct jail_config {
 	size_t nkeep_fds;               /* at most JAIL_KEEP_FDS_MAX */
 	bool keep_other_fds;            /* jail_child_start() closes no inherited fd (debugging only) */
 	bool allow_degraded;            /* run without what the host cannot give (see enum jail_degraded) */
+	const unsigned *cpuset;         /* host CPUs the VMM's tasks may run on, as a cpuset cgroup (each
+					 * below CPU_SETSIZE), e.g. from jail_cpuset_for_dedicated();
+					 * NULL or ncpuset 0: no cpuset */
+	unsigned ncpuset;
 };
 
 /* What the jail runs without when allow_degraded let it. Never silent: the
  * supervisor must report jail.degraded_msg. */
 enum jail_degraded {
 	JAIL_DEGRADED_CGROUP = 1u << 0, /* no cgroup: no memory, task or CPU limit, no freeze */
+	JAIL_DEGRADED_CPUSET = 1u << 1, /* cfg.cpuset asked for, no cpuset controller: the VMM's CPUs are
+					 * kept by its own sched_setaffinity() alone. Recorded whatever
+					 * allow_degraded says: never a failure */
 };
 
 enum jail_cgroup_kind { JAIL_CGROUP_NONE, JAIL_CGROUP_V1, JAIL_CGROUP_V2 };
@@ -76,6 +83,8 @@ enum jail_controller { JAIL_CG_MEMORY, JAIL_CG_PIDS, JAIL_CG_CPU, JAIL_CG_FREEZE
 struct jail_cgroup {
 	enum jail_cgroup_kind kind;
 	char path[JAIL_CG_COUNT][JAIL_PATH_MAX]; /* the VM's cgroup directory per controller */
+	char cpuset[JAIL_PATH_MAX]; /* the VM's cpuset directory, "" without one: on v2 the same as
+				     * path[], else <root>/cpuset/<parent>/<vm_id> (v1 or hybrid) */
 };
 
 /* What jail_prepare() made. The child inherits a copy across jail_spawn();
@@ -112,6 +121,15 @@ int jail_alloc_uid_at(const char *dir, uint32_t base, uint32_t range, uid_t *out
 /* Ends the lease: removes the lock file while still holding the lock, then
  * closes lock_fd. dir NULL means JAIL_UID_DIR. */
 void jail_release_uid(const char *dir, uid_t uid, int lock_fd);
+
+/* The cpuset for a VMM whose vCPUs have dedicated host CPUs: the dedicated
+ * CPUs plus every CPU in the caller's affinity mask, which is where
+ * pinning_keep_off() leaves the VMM's other threads (the VMM child inherits
+ * the mask). Sorted, without duplicates, into out[max]; returns how many,
+ * or -EINVAL (a CPU at or above CPU_SETSIZE, or more than max), or the
+ * error of sched_getaffinity(). See docs/jail.md, "cpuset". */
+int jail_cpuset_for_dedicated(const unsigned *dedicated, unsigned n, unsigned *out, unsigned max)
+	__attribute__((warn_unused_result));
 
 /* The default memory overhead for a VM of this size. */
 uint64_t jail_default_overhead(uint64_t guest_memory_bytes, unsigned ncpus);

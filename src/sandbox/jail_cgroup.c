@@ -19,14 +19,14 @@ static const char *const controller_names[JAIL_CG_COUNT] = { "memory", "pids", "
 /* v2 has no freezer controller: cgroup.freeze is in every cgroup. */
 static const char *const v2_needed[] = { "memory", "pids", "cpu" };
 
-static bool fs_is(const char *path, unsigned long magic)
+bool jail_fs_is(const char *path, unsigned long magic)
 {
 	struct statfs s;
 
 	return statfs(path, &s) == 0 && (unsigned long)s.f_type == magic;
 }
 
-static bool has_word(const char *list, const char *word)
+bool jail_has_word(const char *list, const char *word)
 {
 	size_t n = strlen(word);
 
@@ -44,7 +44,7 @@ static const char *v2_missing(const char *dir, const char *file)
 	if (jail_read_file(dir, file, list, sizeof(list)))
 		return "cgroup.controllers";
 	for (size_t i = 0; i < sizeof(v2_needed) / sizeof(v2_needed[0]); i++)
-		if (!has_word(list, v2_needed[i]))
+		if (!jail_has_word(list, v2_needed[i]))
 			return v2_needed[i];
 	return NULL;
 }
@@ -55,7 +55,7 @@ static enum jail_cgroup_kind detect(const char *root, char *v2_dir, char *why, s
 	char unified[JAIL_PATH_MAX], ctrl[JAIL_PATH_MAX];
 	const char *missing;
 
-	if (fs_is(root, CGROUP2_SUPER_MAGIC)) {
+	if (jail_fs_is(root, CGROUP2_SUPER_MAGIC)) {
 		missing = v2_missing(root, "cgroup.controllers");
 		if (missing) {
 			snprintf(why, why_len, "cgroup v2 at %s lacks the %s controller", root, missing);
@@ -64,13 +64,13 @@ static enum jail_cgroup_kind detect(const char *root, char *v2_dir, char *why, s
 		snprintf(v2_dir, JAIL_PATH_MAX, "%s", root);
 		return JAIL_CGROUP_V2;
 	}
-	if (!jail_path(unified, root, "unified") && fs_is(unified, CGROUP2_SUPER_MAGIC) &&
+	if (!jail_path(unified, root, "unified") && jail_fs_is(unified, CGROUP2_SUPER_MAGIC) &&
 	    !v2_missing(unified, "cgroup.controllers")) {
 		snprintf(v2_dir, JAIL_PATH_MAX, "%s", unified);
 		return JAIL_CGROUP_V2;
 	}
 	for (int c = 0; c < JAIL_CG_COUNT; c++) {
-		if (jail_path(ctrl, root, controller_names[c]) || !fs_is(ctrl, CGROUP_SUPER_MAGIC)) {
+		if (jail_path(ctrl, root, controller_names[c]) || !jail_fs_is(ctrl, CGROUP_SUPER_MAGIC)) {
 			snprintf(why, why_len, "no cgroup v2 with memory, pids and cpu, and no cgroup v1 %s controller at %s",
 				 controller_names[c], ctrl);
 			return JAIL_CGROUP_NONE;
@@ -95,7 +95,7 @@ static int v2_enable(const char *dir)
 	for (size_t i = 0; i < sizeof(v2_needed) / sizeof(v2_needed[0]); i++) {
 		int ret;
 
-		if (has_word(on, v2_needed[i]))
+		if (jail_has_word(on, v2_needed[i]))
 			continue;
 		snprintf(req, sizeof(req), "+%s", v2_needed[i]);
 		ret = jail_write_file(dir, "cgroup.subtree_control", req);
@@ -204,8 +204,23 @@ static int set_limits(struct jail *j, const char **file)
 	return ret;
 }
 
+/* The cpuset's directory when it is not one of path[] (v1, hybrid), or NULL. */
+static const char *own_cpuset_dir(const struct jail *j)
+{
+	if (!j->cg.cpuset[0])
+		return NULL;
+	for (int i = 0; i < JAIL_CG_COUNT; i++)
+		if (!strcmp(j->cg.cpuset, j->cg.path[i]))
+			return NULL;
+	return j->cg.cpuset;
+}
+
 static void remove_dirs(struct jail *j)
 {
+	const char *cpuset = own_cpuset_dir(j);
+
+	if (cpuset)
+		rmdir(cpuset);
 	for (int i = 0; i < JAIL_CG_COUNT; i++)
 		if (j->cg.path[i][0] && (i == 0 || strcmp(j->cg.path[i], j->cg.path[i - 1])))
 			rmdir(j->cg.path[i]);
@@ -223,7 +238,7 @@ int jail_cg_setup(struct jail *j, struct jail_error *err)
 		if (!j->cfg.allow_degraded)
 			return jail_fail(err, "cgroup", -ENOENT, "%s (allow degraded mode to run without one)", why);
 		jail_degrade(j, JAIL_DEGRADED_CGROUP, "no cgroup: %s", why);
-		return 0;
+		return jail_cg_cpuset_setup(j, NULL, where); /* only records that there is none */
 	}
 	j->cg.kind = kind;
 	ret = make_dirs(j, kind == JAIL_CGROUP_V2 ? v2_dir : NULL, &what, where);
@@ -237,6 +252,11 @@ int jail_cg_setup(struct jail *j, struct jail_error *err)
 		ret = set_limits(j, &file);
 		what = "setting the limits in";
 		snprintf(where, sizeof(where), "%s", j->cg.path[JAIL_CG_MEMORY]);
+	}
+	if (!ret && jail_cg_cpuset_setup(j, kind == JAIL_CGROUP_V2 ? v2_dir : NULL, where) == -EEXIST) {
+		remove_dirs(j);
+		return jail_fail(err, "cgroup", -EEXIST, "%s: VM id in use, or left by a crash (jail_cleanup removes it)",
+				 where);
 	}
 	if (!ret)
 		return 0;
@@ -263,6 +283,14 @@ int jail_cg_join(const struct jail *j, struct jail_error *err)
 		if (ret)
 			return jail_fail(err, "cgroup", ret, "joining %s", j->cg.path[i]);
 	}
+	/* Joining a cpuset sets the process's affinity to all its CPUs: this
+	 * comes before the VMM narrows its threads (pinning_keep_off()). */
+	if (own_cpuset_dir(j)) {
+		int ret = jail_write_file(j->cg.cpuset, "cgroup.procs", "0");
+
+		if (ret)
+			return jail_fail(err, "cgroup", ret, "joining %s", j->cg.cpuset);
+	}
 	return 0;
 }
 
@@ -273,15 +301,17 @@ int jail_cg_remove(struct jail *j, struct jail_error *err)
 	/* Whatever is left dies first: a cgroup with tasks cannot go. */
 	if (jail_kill_all(j) == -ETIMEDOUT)
 		return jail_fail(err, "cleanup", -EBUSY, "tasks in %s outlive SIGKILL", j->cg.path[JAIL_CG_MEMORY]);
-	for (int i = 0; i < JAIL_CG_COUNT; i++) {
-		if (i > 0 && !strcmp(j->cg.path[i], j->cg.path[i - 1]))
+	for (int i = -1; i < JAIL_CG_COUNT; i++) {
+		const char *dir = i < 0 ? own_cpuset_dir(j) : j->cg.path[i];
+
+		if (!dir || (i > 0 && !strcmp(j->cg.path[i], j->cg.path[i - 1])))
 			continue;
 		/* A task that just died may still be leaving: retry a while. */
-		for (int tries = 0; rmdir(j->cg.path[i]) < 0; tries++) {
+		for (int tries = 0; rmdir(dir) < 0; tries++) {
 			if (errno == ENOENT)
 				break;
 			if (errno != EBUSY || tries == 100)
-				return jail_fail(err, "cleanup", -errno, "removing %s", j->cg.path[i]);
+				return jail_fail(err, "cleanup", -errno, "removing %s", dir);
 			usleep(10000);
 		}
 	}
@@ -311,5 +341,11 @@ int jail_cg_remove_stale(struct jail *j, struct jail_error *err)
 			return jail_fail(err, "cleanup", -errno, "removing %s%s", path,
 					 errno == EBUSY ? " (it has tasks: is the VM still running?)" : "");
 	}
+	/* A v1 cpuset hierarchy holds one more (jail_cg_cpuset_setup()). */
+	if (kind != JAIL_CGROUP_NONE && !jail_path(top, j->cfg.cgroup_root, "cpuset") &&
+	    jail_fs_is(top, CGROUP_SUPER_MAGIC) && !jail_path(parent, top, j->cfg.cgroup_parent) &&
+	    !jail_path(path, parent, j->cfg.vm_id) && rmdir(path) < 0 && errno != ENOENT)
+		return jail_fail(err, "cleanup", -errno, "removing %s%s", path,
+				 errno == EBUSY ? " (it has tasks: is the VM still running?)" : "");
 	return 0;
 }

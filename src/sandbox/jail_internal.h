@@ -2,6 +2,8 @@
 #ifndef KFV_SANDBOX_JAIL_INTERNAL_H
 #define KFV_SANDBOX_JAIL_INTERNAL_H
 
+#include <sched.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "jail.h"
@@ -27,6 +29,30 @@ int jail_cg_setup(struct jail *j, struct jail_error *err) WUR;
 int jail_cg_join(const struct jail *j, struct jail_error *err) WUR;
 int jail_cg_remove(struct jail *j, struct jail_error *err);
 int jail_cg_remove_stale(struct jail *j, struct jail_error *err) WUR;
+bool jail_fs_is(const char *path, unsigned long magic);
+bool jail_has_word(const char *list, const char *word); /* word in a space- or line-separated list */
+
+/* jail_cpuset.c: the VM's cpuset, when cfg.cpuset asks for one. */
+#define JAIL_CPUSET_LIST_MAX 5120 /* "0,2,4,...,1022" and then some */
+/* After jail_cg_setup() made the other directories: the cpuset in v2_dir
+ * (NULL on v1) if it has the controller, else in a v1 cpuset hierarchy at
+ * <root>/cpuset, else none. Sets j->cg.cpuset; whatever fails is recorded
+ * as JAIL_DEGRADED_CPUSET. Returns 0, or -EEXIST (where names the
+ * directory) when the VM's v1 cpuset directory exists already. */
+int jail_cg_cpuset_setup(struct jail *j, const char *v2_dir, char *where) WUR;
+/* "0-3,8" from a list in any order; -EINVAL for a CPU >= CPU_SETSIZE,
+ * -ENOSPC when len is short. Parsing the kernel's lists back: -EINVAL on
+ * anything else than numbers, ranges and commas. */
+int jail_cpuset_format(const unsigned *cpus, unsigned n, char *out, size_t len) WUR;
+int jail_cpuset_parse(const char *list, cpu_set_t *set) WUR;
+/* The file-level steps, each on one directory (tests use plain ones):
+ * "+cpuset" into cgroup.subtree_control unless it is on already; `file`
+ * copied from `from` when empty in dir (-ENOSPC when both are); the list
+ * into cpuset.cpus, then -ERANGE unless effective_file (when the kernel
+ * has it) grants every CPU of it, *file naming the file that failed. */
+int jail_cpuset_enable_v2(const char *dir) WUR;
+int jail_cpuset_copy_if_empty(const char *dir, const char *from, const char *file) WUR;
+int jail_cpuset_apply(const char *dir, const char *list, const char *effective_file, const char **file) WUR;
 
 /* jail_root.c: the empty root directory and the switch into it. */
 int jail_root_create(struct jail *j, struct jail_error *err) WUR;

@@ -23,6 +23,7 @@ enum thread_role {
 	ROLE_VCPU,      /* KVM_RUN and the device emulation it calls */
 	ROLE_DEVICE_IO, /* device back-end workers: I/O on fds opened before the lock-down */
 	ROLE_CONSOLE,   /* the console input thread */
+	ROLE_RESPONDER, /* the integrity guard's challenge responder (src/guard/responder.c) */
 	ROLE_UNION,     /* all of the above, thread creation and start-up fds: main's list while it starts threads */
 	THREAD_ROLE_COUNT
 };
@@ -68,7 +69,7 @@ int seccomp_roles_prepare(void) __attribute__((warn_unused_result));
  * seccomp_roles_prepare() was not run in this process. */
 int seccomp_install_role(enum thread_role role) __attribute__((warn_unused_result));
 
-/* "main", "vcpu", "device-io", "console", "union", or "?". */
+/* "main", "vcpu", "device-io", "console", "responder", "union", or "?". */
 const char *thread_role_name(enum thread_role role);
 
 /* Writes role's filter in libseccomp's readable pseudo-filter code to fd,

@@ -15,4 +15,8 @@ scmp_filter_ctx seccomp_policy_build(enum thread_role role, uint32_t default_act
 /* Resolves syscall names ahead of time and installs the SIGSYS handler. */
 int seccomp_report_prepare(void) __attribute__((warn_unused_result));
 
+/* "KVM_CREATE_VCPU" for its request number (the 32 bits the kernel acts
+ * on), or NULL for one that is not a KVM or terminal ioctl. */
+const char *seccomp_ioctl_name(uint32_t req);
+
 #endif

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/futex.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
@@ -8,6 +9,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include "seccomp_internal.h"
@@ -27,16 +29,19 @@ enum cond {
 	IOCTL_LIST,   /* arg1 (request) from the role's ioctl list */
 	SELF,         /* arg0 (pid) is 0, the calling thread: sched_setaffinity */
 	FD_FLAGS,     /* flags (arg `arg`) no more than O_CLOEXEC|O_NONBLOCK: eventfd2, signalfd4, timerfd_create */
+	FALLOC_DWZ,   /* arg1 (mode) PUNCH_HOLE|KEEP_SIZE or ZERO_RANGE|KEEP_SIZE: virtio-blk discard, write zeroes */
+	PRCTL_OP,     /* arg0 (option) is exactly `arg`: prctl */
 };
 
 struct rule {
 	int nr;
 	enum cond cond;
-	unsigned arg; /* FD_FLAGS: which argument holds the flags */
+	unsigned arg; /* FD_FLAGS: which argument holds the flags; PRCTL_OP: the option */
 };
 
 #define R(nr, cond)     { nr, cond, 0 }
 #define FLAGS(nr, arg)  { nr, FD_FLAGS, arg }
+#define PRCTL(op)       { SYS_prctl, PRCTL_OP, op }
 
 /* glibc's pthread_create (sysdeps/unix/sysv/linux/createthread.c). Anything
  * else, fork's SIGCHLD included, is not a thread of ours. */
@@ -72,12 +77,18 @@ static const struct rule device_rules[] = {
 	R(SYS_pread64, ANY),          R(SYS_pwrite64, ANY),         R(SYS_preadv, ANY),
 	R(SYS_pwritev, ANY),          R(SYS_fdatasync, ANY),        R(SYS_poll, ANY),
 	R(SYS_ppoll, ANY),            R(SYS_getrandom, ANY),        R(SYS_timerfd_settime, ANY),
-	R(SYS_io_uring_enter, ANY),   R(SYS_ioctl, IOCTL_LIST),
+	R(SYS_io_uring_enter, ANY),   R(SYS_ioctl, IOCTL_LIST),     R(SYS_fallocate, FALLOC_DWZ),
 };
 
 static const struct rule console_rules[] = {
 	R(SYS_read, ANY),          R(SYS_poll, ANY),          R(SYS_ppoll, ANY),
 	R(SYS_ioctl, IOCTL_LIST),
+};
+
+/* The guard's responder: reads a challenge, answers it (write is common),
+ * and reports its own seccomp mode in the answer. */
+static const struct rule responder_rules[] = {
+	R(SYS_read, ANY),             PRCTL(PR_GET_SECCOMP),
 };
 
 /* The union only: what starting a thread takes, in the creator and in the
@@ -113,6 +124,7 @@ static const struct role_policy policies[ROLE_UNION] = {
 	[ROLE_VCPU] = { LIST(vcpu_rules), LIST(vcpu_ioctls) },
 	[ROLE_DEVICE_IO] = { LIST(device_rules), LIST(device_ioctls) },
 	[ROLE_CONSOLE] = { LIST(console_rules), LIST(console_ioctls) },
+	[ROLE_RESPONDER] = { LIST(responder_rules), NULL, 0 },
 };
 
 /* An identical rule met twice (the union adds `read` three times) is fine. */
@@ -162,6 +174,9 @@ static int add_rule(scmp_filter_ctx ctx, const struct rule *r, pid_t pid)
 	case SELF:
 		c[0] = (struct scmp_arg_cmp){ 0, SCMP_CMP_EQ, 0, 0 };
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
+	case PRCTL_OP:
+		c[0] = (struct scmp_arg_cmp){ 0, SCMP_CMP_EQ, r->arg, 0 };
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
 	case NOT_SIGSYS:
 		c[0] = (struct scmp_arg_cmp){ 0, SCMP_CMP_NE, SIGSYS, 0 };
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
@@ -172,6 +187,17 @@ static int add_rule(scmp_filter_ctx ctx, const struct rule *r, pid_t pid)
 	case FUTEX_PLAIN:
 		for (size_t i = 0; i < sizeof(futex_ops) / sizeof(futex_ops[0]); i++) {
 			c[0] = (struct scmp_arg_cmp){ 1, SCMP_CMP_MASKED_EQ, futex_mask, futex_ops[i] };
+			ret = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
+			if (ret)
+				return ret;
+		}
+		return 0;
+	case FALLOC_DWZ:
+		/* Nothing that changes the file's size or shifts its data. */
+		for (size_t i = 0; i < 2; i++) {
+			c[0] = (struct scmp_arg_cmp){ 1, SCMP_CMP_MASKED_EQ, 0xffffffffu,
+						      i ? FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE
+							: FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE };
 			ret = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
 			if (ret)
 				return ret;

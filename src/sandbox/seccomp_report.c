@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "seccomp_internal.h"
@@ -28,7 +29,7 @@ static int report_fd = STDERR_FILENO;
 
 static const char *const role_names[THREAD_ROLE_COUNT] = {
 	[ROLE_VMM_MAIN] = "main", [ROLE_VCPU] = "vcpu", [ROLE_DEVICE_IO] = "device-io",
-	[ROLE_CONSOLE] = "console", [ROLE_UNION] = "union",
+	[ROLE_CONSOLE] = "console", [ROLE_RESPONDER] = "responder", [ROLE_UNION] = "union",
 };
 
 const char *thread_role_name(enum thread_role role)
@@ -75,7 +76,6 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uc)
 	size_t n = 0;
 
 	(void)sig;
-	(void)uc;
 	if (si->si_code == SYS_SECCOMP && si->si_arch == AUDIT_ARCH_X86_64 && nr < NAME_TABLE_SIZE &&
 	    syscall_names[nr])
 		name = syscall_names[nr];
@@ -92,6 +92,12 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uc)
 	n = put_num(line, n, cap, si->si_arch, 16);
 	n = put_str(line, n, cap, " ip=0x");
 	n = put_num(line, n, cap, (uint64_t)(uintptr_t)si->si_call_addr, 16);
+	/* An ioctl is told by its request: the second argument, still in its
+	 * register (the trapped call never ran). */
+	if (si->si_code == SYS_SECCOMP && si->si_arch == AUDIT_ARCH_X86_64 && nr == SYS_ioctl && uc) {
+		n = put_str(line, n, cap, " request=0x");
+		n = put_num(line, n, cap, (uint32_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RSI], 16);
+	}
 	line[n++] = '\n';
 	/* One write: a pipe takes it whole (under PIPE_BUF) or not at all. */
 	if (write(report_fd, line, n) < 0) {
@@ -174,9 +180,35 @@ int seccomp_violation_parse(const char *text, struct seccomp_violation *v)
 	return 0;
 }
 
+/* " KVM_CREATE_VCPU" (or " request 0x...") when the report's line is an
+ * x86-64 ioctl with a request field, else "". */
+static void ioctl_request(const struct seccomp_violation *v, const char *report, char *out, size_t len)
+{
+	const char *line = strstr(report, SECCOMP_REPORT_PREFIX "syscall="), *p;
+	const char *name;
+	unsigned long req;
+	char *end;
+
+	out[0] = '\0';
+	if (v->arch != AUDIT_ARCH_X86_64 || v->nr != SYS_ioctl || !line)
+		return;
+	p = strstr(line, " request=0x");
+	if (!p || p > line + strcspn(line, "\n"))
+		return;
+	req = strtoul(p + 11, &end, 16);
+	if (end == p + 11 || req > UINT32_MAX)
+		return;
+	name = seccomp_ioctl_name((uint32_t)req);
+	if (name)
+		snprintf(out, len, " %s", name);
+	else
+		snprintf(out, len, " request %#lx", req);
+}
+
 bool seccomp_violation_describe(int wait_status, const char *report, char *buf, size_t len)
 {
 	struct seccomp_violation v;
+	char request[48];
 
 	if (WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGSYS) {
 		/* Kill mode, or a trap while SIGSYS was blocked (glibc blocks
@@ -194,8 +226,11 @@ bool seccomp_violation_describe(int wait_status, const char *report, char *buf, 
 		return false;
 	if (v.nr < 0)
 		snprintf(buf, len, "seccomp: the VMM received a SIGSYS that seccomp did not send");
-	else
-		snprintf(buf, len, "seccomp: the %s thread called %s (syscall %ld, arch %#x), which its allow-list forbids",
-			 v.role >= 0 ? thread_role_name((enum thread_role)v.role) : "unknown", v.name, v.nr, v.arch);
+	else {
+		ioctl_request(&v, report, request, sizeof(request));
+		snprintf(buf, len, "seccomp: the %s thread called %s%s (syscall %ld, arch %#x), which its allow-list forbids",
+			 v.role >= 0 ? thread_role_name((enum thread_role)v.role) : "unknown", v.name, request, v.nr,
+			 v.arch);
+	}
 	return true;
 }

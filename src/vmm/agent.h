@@ -46,6 +46,16 @@ struct agent {
 	_Atomic uint64_t throttled; /* held back by a rate limiter */
 };
 
+/* KFV_NO_AGENTS (the agent-cost benchmark's build, never shipped): every
+ * hot-path hook compiles to nothing, the floor agents are measured against. */
+#ifdef KFV_NO_AGENTS
+static inline void agent_count(struct agent *a, uint32_t len) { (void)a; (void)len; }
+static inline enum agent_action agent_action(const struct agent *a) { (void)a; return AGENT_ALLOW; }
+static inline void agent_reject(struct agent *a) { (void)a; }
+static inline void agent_anomaly(struct agent *a) { (void)a; }
+static inline void agent_throttled(struct agent *a) { (void)a; }
+static inline int agent_take_reset(struct agent *a) { (void)a; return 0; }
+#else
 static inline void agent_count(struct agent *a, uint32_t len)
 {
 	atomic_fetch_add_explicit(&a->accesses, 1, memory_order_relaxed);
@@ -85,5 +95,7 @@ static inline int agent_take_reset(struct agent *a)
 	atomic_fetch_add_explicit(&a->resets, 1, memory_order_relaxed);
 	return 1;
 }
+
+#endif /* KFV_NO_AGENTS */
 
 #endif

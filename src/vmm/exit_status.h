@@ -21,6 +21,7 @@ enum kfv_exit_status {
 	KFV_EXIT_SECCOMP       = 85, /* the VMM made a syscall its thread's allow-list forbids */
 	KFV_EXIT_JAIL          = 87, /* the jail or the seccomp filters could not be set up */
 	KFV_EXIT_VMM_DIED      = 88, /* the VMM process died from a signal */
+	KFV_EXIT_POLICY_KILL   = 89, /* the orchestrator killed the VM by policy */
 };
 
 #endif

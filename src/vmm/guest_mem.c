@@ -7,6 +7,7 @@
 #include <linux/memfd.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../boot/layout.h"
@@ -23,29 +24,63 @@ int gm_create(struct guest_mem *gm, uint64_t size)
 	return gm_create_ex(gm, size, 0);
 }
 
-int gm_create_ex(struct guest_mem *gm, uint64_t size, unsigned flags)
+int gm_memfd_create(uint64_t size, unsigned flags)
 {
 	bool huge = flags & GM_HUGEPAGES;
 	unsigned mfd_flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
-	int ret;
+	int fd, ret;
 
-	memset(gm, 0, sizeof(*gm));
-	gm->memfd = -1;
 	if (size == 0 || (size & (huge ? (2ULL << 20) - 1 : 0xfff)))
 		return -EINVAL;
 	if (huge)
 		mfd_flags |= MFD_HUGETLB | MFD_HUGE_2MB;
-
-	gm->memfd = memfd_create("kfv-guest-ram", mfd_flags);
-	if (gm->memfd < 0)
+	fd = memfd_create(GM_MEMFD_NAME, mfd_flags);
+	if (fd < 0)
 		return -errno;
-	if (ftruncate(gm->memfd, (off_t)size) < 0) {
+	if (ftruncate(fd, (off_t)size) < 0) {
 		ret = -errno;
 		goto err_close;
 	}
 	/* The size is fixed for the VM's life: nobody holding the fd may grow or shrink it. */
-	if (fcntl(gm->memfd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
 		ret = -errno;
+		goto err_close;
+	}
+	return fd;
+err_close:
+	close(fd);
+	return ret;
+}
+
+int gm_create_ex(struct guest_mem *gm, uint64_t size, unsigned flags)
+{
+	int fd = gm_memfd_create(size, flags);
+
+	if (fd < 0) {
+		memset(gm, 0, sizeof(*gm));
+		gm->memfd = -1;
+		return fd;
+	}
+	return gm_create_from_fd(gm, fd, size, flags);
+}
+
+int gm_create_from_fd(struct guest_mem *gm, int fd, uint64_t size, unsigned flags)
+{
+	bool huge = flags & GM_HUGEPAGES;
+	struct stat st;
+	int ret;
+
+	memset(gm, 0, sizeof(*gm));
+	gm->memfd = fd;
+	/* A handed-over fd must be what gm_memfd_create() makes: exactly this
+	 * size, and sealed so that no holder can change it. */
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	if ((uint64_t)st.st_size != size ||
+	    (fcntl(fd, F_GET_SEALS) & (F_SEAL_GROW | F_SEAL_SHRINK)) != (F_SEAL_GROW | F_SEAL_SHRINK)) {
+		ret = -EINVAL;
 		goto err_close;
 	}
 	/* Huge pages are reserved at mmap time (no MAP_NORESERVE), so a short

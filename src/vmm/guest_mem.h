@@ -26,6 +26,19 @@ int gm_create(struct guest_mem *gm, uint64_t size) __attribute__((warn_unused_re
 #define GM_HUGEPAGES 0x1u
 int gm_create_ex(struct guest_mem *gm, uint64_t size, unsigned flags) __attribute__((warn_unused_result));
 
+/* The name every VM's RAM memfd carries (the guard looks for it). */
+#define GM_MEMFD_NAME "kfv-guest-ram"
+
+/* Makes a sealed (grow, shrink, seal) memfd of `size` bytes for guest RAM
+ * without mapping it: the supervisor makes it and keeps a handle of its
+ * own (forensic dumps; docs/policy.md). Returns the fd or a negative errno. */
+int gm_memfd_create(uint64_t size, unsigned flags) __attribute__((warn_unused_result));
+
+/* gm_create_ex() over a memfd from gm_memfd_create(), whose ownership it
+ * takes (closed on failure too). -EINVAL if its size or seals differ. */
+int gm_create_from_fd(struct guest_mem *gm, int fd, uint64_t size, unsigned flags)
+	__attribute__((warn_unused_result));
+
 /* Sets up a guest_mem over caller-provided memory (unit tests, fuzzers):
  * no memfd, nothing to free. */
 void gm_init_from_buffer(struct guest_mem *gm, void *buf, uint64_t size);

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../defense/telemetry.h"
 #include "../util/log.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -54,6 +55,7 @@ int surface_setup_vm(struct vm *vm, const char **what)
 		if (ret)
 			return ret;
 		s->msr_filter_on = true;
+		s->msr_agent = agent_register(AGENT_KIND_MSR, "msr", 0);
 	}
 	if (s->cfg.disable_exits) {
 		/* Only on dedicated CPUs: a halted vCPU then spins on its own core
@@ -77,6 +79,10 @@ void surface_handle_msr(struct vcpu *vcpu)
 	bool write = run->exit_reason == KVM_EXIT_X86_WRMSR;
 
 	msr_denials_count(&vcpu->vm->surface.msr, run->msr.index, write);
+	if (vcpu->vm->surface.msr_agent) {
+		agent_count(vcpu->vm->surface.msr_agent, 8);
+		agent_reject(vcpu->vm->surface.msr_agent);
+	}
 	if (!write)
 		run->msr.data = 0;
 	run->msr.error = 1; /* KVM injects #GP on the next KVM_RUN */
@@ -128,7 +134,7 @@ int surface_lock_memory(void *host, size_t size)
 }
 
 /* Adds the values of the named counters in one binary stats fd. */
-static int read_stats_fd(int fd, struct surface_kvm_stats *st)
+int surface_read_stats_fd(int fd, struct surface_kvm_stats *st)
 {
 	struct kvm_stats_header h;
 	size_t desc_size;
@@ -177,7 +183,7 @@ int surface_kvm_stats(const struct vm *vm, struct surface_kvm_stats *st)
 		fd = ioctl(vm->vcpus[i].fd, KVM_GET_STATS_FD, 0);
 		if (fd < 0)
 			return errno == ENOTTY || errno == EINVAL ? -ENOTSUP : -errno;
-		ret = read_stats_fd(fd, st);
+		ret = surface_read_stats_fd(fd, st);
 		close(fd);
 		if (ret)
 			return ret;

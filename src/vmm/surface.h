@@ -41,7 +41,8 @@ struct vm_surface {
 	struct surface_config cfg;
 	bool msr_filter_on;          /* the filter is installed */
 	uint32_t disabled_exits;     /* KVM_X86_DISABLE_EXITS_* KVM granted */
-	struct msr_denials msr;      /* the MSR agent's counters */
+	struct msr_denials msr;      /* the MSR agent's counters, per index */
+	struct agent *msr_agent;     /* ... and its totals in the telemetry page */
 	_Atomic uint64_t window_start_ns;
 	_Atomic uint64_t window_exits;
 	_Atomic uint64_t peak_rate;  /* most exits seen in one one-second window */
@@ -89,6 +90,10 @@ struct surface_kvm_stats {
 	uint64_t exits, halt_exits, io_exits, mmio_exits, irq_exits;
 };
 int surface_kvm_stats(const struct vm *vm, struct surface_kvm_stats *st) __attribute__((warn_unused_result));
+
+/* Adds the counters of one KVM binary statistics fd (KVM_GET_STATS_FD of a
+ * vCPU) to st. The supervisor reads the fds its VMM handed over this way. */
+int surface_read_stats_fd(int fd, struct surface_kvm_stats *st) __attribute__((warn_unused_result));
 
 /* `kfv surface`: every exit reason, port and MMIO range, the MSR
  * allow-list and the CPUID profile for the configuration in vm (which

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../defense/telemetry.h"
 #include "../sandbox/lockdown.h"
 #include "../util/log.h"
 #include "cpuid.h"
@@ -135,12 +136,44 @@ static enum vcpu_verdict handle_system_event(struct vcpu *vcpu)
 	}
 }
 
+/* The vCPU agent: what the orchestrator compares with the kernel's own KVM
+ * statistics. Single writer per slot: no locked instruction. */
+#ifdef KFV_NO_AGENTS
+static void vcpu_account_exit(struct vcpu *vcpu, unsigned reason)
+{
+	(void)vcpu;
+	(void)reason;
+}
+#else
+static void vcpu_account_exit(struct vcpu *vcpu, unsigned reason)
+{
+	struct telemetry *t = telemetry_current();
+	struct telemetry_vcpu *s = telemetry_vcpu(t, vcpu->id);
+	uint64_t seen = vcpu->exit_counts[reason < VCPU_EXIT_REASONS ? reason : VCPU_EXIT_REASONS - 1];
+
+	/* Set only by the compromise simulation of test builds: a VMM that
+	 * hides half of what its guest does, for the orchestrator to catch. */
+	if (atomic_load_explicit(&t->under_report, memory_order_relaxed) && (seen & 1))
+		return;
+	telemetry_bump(&s->exits);
+	switch (reason) {
+	case KVM_EXIT_IO: telemetry_bump(&s->io_exits); break;
+	case KVM_EXIT_MMIO: telemetry_bump(&s->mmio_exits); break;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR: telemetry_bump(&s->msr_exits); break;
+	case KVM_EXIT_HLT: telemetry_bump(&s->hlt_exits); break;
+	default: break;
+	}
+}
+#endif
+
 enum vcpu_verdict vcpu_handle_exit(struct vcpu *vcpu)
 {
 	unsigned reason = vcpu->run->exit_reason;
 	char what[96];
 
 	vcpu->exit_counts[reason < VCPU_EXIT_REASONS ? reason : VCPU_EXIT_REASONS - 1]++;
+	vcpu_account_exit(vcpu, reason);
 	if (surface_account_exit(vcpu->vm)) {
 		vm_request_stop(vcpu->vm, KFV_EXIT_BUDGET, "vcpu %u: over the exit budget of %llu exits/s", vcpu->id,
 				(unsigned long long)vcpu->vm->surface.cfg.exit_budget);

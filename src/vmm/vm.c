@@ -17,6 +17,7 @@
 #include "../boot/boot.h"
 #include "../boot/entry_state.h"
 #include "../boot/layout.h"
+#include "../defense/telemetry.h"
 #include "../sandbox/lockdown.h"
 #include "../util/log.h"
 #include "exit_status.h"
@@ -31,8 +32,13 @@ static int vm_stop_efd = -1; /* wakes vm_run()'s wait when a vCPU stops the VM *
 
 int vm_set_memory_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
 {
-	if (vm->frozen)
+	if (!vm->memmap_agent)
+		vm->memmap_agent = agent_register(AGENT_KIND_MEMMAP, "memmap", 0);
+	agent_count(vm->memmap_agent, 0);
+	if (vm->frozen) {
+		agent_reject(vm->memmap_agent);
 		return -EPERM;
+	}
 	return kvm_set_memory(vm->vm_fd, slot, gpa, size, host);
 }
 

@@ -45,6 +45,7 @@ struct vm {
 	char stop_reason[192];
 	bool frozen; /* set by vm_run(): no memory slot or vCPU can be added after (-EPERM) */
 	struct vm_surface surface; /* NoHype mode: MSR agent, exit budget, pinning (surface.h) */
+	struct agent *memmap_agent; /* memory slot changes (refused once frozen) */
 };
 
 /* Opens KVM, creates the VM with its irqchip and PIT, maps `mem` into it

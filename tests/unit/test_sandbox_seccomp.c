@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/random.h>
 #include <sys/timerfd.h>
@@ -198,6 +199,15 @@ static void console_allowed(enum thread_role role)
 	check(ioctl(STDERR_FILENO, KVM_IRQ_LINE, NULL) == -1);
 }
 
+static void responder_allowed(enum thread_role role)
+{
+	char c;
+
+	common_allowed(role);
+	check(read(99, &c, 1) == -1 && errno == EBADF);
+	check(prctl(PR_GET_SECCOMP) == 2); /* the mode it reports in each answer */
+}
+
 static void union_allowed(enum thread_role role)
 {
 	cpu_set_t set;
@@ -218,7 +228,7 @@ static void allowed_syscalls_pass(void **state)
 {
 	static const child_fn bodies[THREAD_ROLE_COUNT] = {
 		[ROLE_VMM_MAIN] = main_allowed, [ROLE_VCPU] = vcpu_allowed, [ROLE_DEVICE_IO] = device_allowed,
-		[ROLE_CONSOLE] = console_allowed, [ROLE_UNION] = union_allowed,
+		[ROLE_CONSOLE] = console_allowed, [ROLE_RESPONDER] = responder_allowed, [ROLE_UNION] = union_allowed,
 	};
 	struct outcome o;
 
@@ -359,6 +369,8 @@ static void do_getrandom(enum thread_role r)
 	(void)!getrandom(&c, 1, 0);
 }
 
+static void do_prctl_set_name(enum thread_role r) { (void)r; (void)!prctl(PR_SET_NAME, "x", 0, 0, 0); }
+
 static void role_limits(void **state)
 {
 	static const struct {
@@ -390,6 +402,8 @@ static void role_limits(void **state)
 		{ ROLE_VCPU, do_uring_enter, "io_uring_enter" },
 		{ ROLE_DEVICE_IO, do_uring_setup, "io_uring_setup" },
 		{ ROLE_DEVICE_IO, do_uring_register, "io_uring_register" },
+		{ ROLE_RESPONDER, do_prctl_set_name, "prctl" },
+		{ ROLE_RESPONDER, do_close, "close" },
 		/* no filter changes once a role is set */
 		{ ROLE_VCPU, do_seccomp_again, "seccomp" },
 		/* on no list at all */

@@ -1,6 +1,9 @@
 /* virtio-blk through the transport of a VM with no KVM behind it, on a
- * temporary image: requests served, and rate limits that make a request
- * wait in the queue (never fail it) until the buckets refill. */
+ * temporary image: requests served, rate limits that make a request
+ * wait in the queue (never fail it) until the buckets refill, discard and
+ * write zeroes on both I/O paths, a read-only disk, and the queues'
+ * agent: refusals counted, AGENT_DENY answered with IOERR and nothing
+ * written. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdbool.h>
@@ -19,6 +22,10 @@
 #define HDR  0x20000ULL /* request headers, 16 bytes apart */
 #define DATA 0x30000ULL
 #define STAT 0x40000ULL
+#define DWZ  0x50000ULL /* discard / write-zeroes header + segment, 64 bytes apart */
+
+#define F_DISCARD      (1u << 13)
+#define F_WRITE_ZEROES (1u << 14)
 
 struct env {
 	struct offline_vm o;
@@ -28,6 +35,8 @@ struct env {
 };
 
 static bool env_sync_io; /* the next env_new() makes a disk without io_uring */
+static bool env_ro;      /* ... a read-only disk */
+static uint32_t env_features_lo; /* ... and negotiates these feature bits (0-31) */
 
 
 static void wr32(struct env *e, uint64_t off, uint32_t v)
@@ -50,6 +59,7 @@ static struct env *env_new(const struct rate_limit *bw, const struct rate_limit 
 	close(fd);
 	cfg.path = e->path;
 	cfg.sync_io = env_sync_io;
+	cfg.read_only = env_ro;
 	if (bw)
 		cfg.bw = *bw;
 	if (iops)
@@ -62,6 +72,8 @@ static struct env *env_new(const struct rate_limit *bw, const struct rate_limit 
 	wr32(e, 0x70, 0);
 	wr32(e, 0x70, 1);
 	wr32(e, 0x70, 3);
+	wr32(e, 0x24, 0);
+	wr32(e, 0x20, env_features_lo);
 	wr32(e, 0x24, 1);
 	wr32(e, 0x20, 1);
 	wr32(e, 0x70, 0xb);
@@ -202,6 +214,182 @@ static void test_writes_sync(void **state)
 	check_writes_reach_image(true);
 }
 
+/* Request i: a DISCARD or WRITE_ZEROES of one range, header and segment
+ * in one readable buffer (descriptor 6), status in descriptor 7. */
+static void queue_dwz(struct env *e, unsigned i, uint32_t type, uint64_t sector, uint32_t num, uint32_t flags)
+{
+	struct { uint32_t type, reserved; uint64_t sector; } h = { type, 0, 0 };
+	uint8_t *p = e->f.ram + DWZ + 64ULL * i;
+
+	memcpy(p, &h, sizeof(h));
+	memcpy(p + 16, &sector, 8);
+	memcpy(p + 24, &num, 4);
+	memcpy(p + 28, &flags, 4);
+	e->f.ram[STAT + i] = 0xff;
+	fx_desc(&e->f, 6, DWZ + 64ULL * i, 32, VIRTQ_DESC_F_NEXT, 7);
+	fx_desc(&e->f, 7, STAT + i, 1, VIRTQ_DESC_F_WRITE, 0);
+	fx_avail(&e->f, 6);
+}
+
+/* Serves what is queued and returns the status of request i. */
+static int serve_status(struct env *e, unsigned i)
+{
+	wr32(e, 0x50, 0);
+	return e->f.ram[STAT + i];
+}
+
+static void read_image(const struct env *e, uint64_t sector, void *buf, size_t len)
+{
+	int fd = open(e->path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, len, (off_t)(sector * 512)), (ssize_t)len);
+	close(fd);
+}
+
+static bool all_bytes(const uint8_t *p, size_t n, uint8_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/* Write zeroes (with and without UNMAP) reads back as zeros exactly over
+ * its range; a discard is answered OK; both checked against the image. */
+static void check_discard_write_zeroes(bool sync_io)
+{
+	uint8_t buf[4096];
+	struct env *e;
+
+	env_sync_io = sync_io;
+	env_features_lo = F_DISCARD | F_WRITE_ZEROES;
+	e = env_new(NULL, NULL);
+	env_sync_io = false;
+	env_features_lo = 0;
+	if (sync_io)
+		assert_null(e->b.uring);
+	/* Config space: max_discard_seg and max_write_zeroes_seg 1, may unmap. */
+	assert_int_equal(e->b.config[40], 1);
+	assert_int_equal(e->b.config[52], 1);
+	assert_int_equal(e->b.config[56], 1);
+	queue_write(e, 0, 0); /* sectors 0-7: 0x40 */
+	wr32(e, 0x50, 0);
+	assert_int_equal(e->f.ram[STAT], 0);
+	queue_dwz(e, 1, VIRTIO_BLK_T_WRITE_ZEROES, 2, 2, 0);
+	assert_int_equal(serve_status(e, 1), VIRTIO_BLK_S_OK);
+	queue_dwz(e, 2, VIRTIO_BLK_T_WRITE_ZEROES, 6, 1, VIRTIO_BLK_WZ_F_UNMAP);
+	assert_int_equal(serve_status(e, 2), VIRTIO_BLK_S_OK);
+	read_image(e, 0, buf, sizeof(buf));
+	assert_true(all_bytes(buf, 1024, 0x40));
+	assert_true(all_bytes(buf + 1024, 1024, 0));
+	assert_true(all_bytes(buf + 2048, 1024, 0x40));
+	assert_true(all_bytes(buf + 3072, 512, 0));
+	assert_true(all_bytes(buf + 3584, 512, 0x40));
+	queue_dwz(e, 3, VIRTIO_BLK_T_DISCARD, 0, 8, 0);
+	assert_int_equal(serve_status(e, 3), VIRTIO_BLK_S_OK);
+	/* Refused: past the end, UNMAP on a discard, an unknown flag. */
+	queue_dwz(e, 4, VIRTIO_BLK_T_WRITE_ZEROES, 2047, 2, 0);
+	assert_int_equal(serve_status(e, 4), VIRTIO_BLK_S_IOERR);
+	queue_dwz(e, 5, VIRTIO_BLK_T_DISCARD, 0, 1, VIRTIO_BLK_WZ_F_UNMAP);
+	assert_int_equal(serve_status(e, 5), VIRTIO_BLK_S_UNSUPP);
+	queue_dwz(e, 6, VIRTIO_BLK_T_WRITE_ZEROES, 0, 1, 2);
+	assert_int_equal(serve_status(e, 6), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(fx_used_idx(&e->f), 7);
+	assert_int_equal(atomic_load(&e->b.t.vq_agent->rejects), 3);
+	assert_int_equal(atomic_load(&e->b.t.vq_agent->accesses), 7);
+	env_free(e);
+}
+
+static void test_discard_write_zeroes_uring(void **state)
+{
+	(void)state;
+	check_discard_write_zeroes(false);
+}
+
+static void test_discard_write_zeroes_sync(void **state)
+{
+	(void)state;
+	check_discard_write_zeroes(true);
+}
+
+/* A driver that did not negotiate them gets UNSUPP. */
+static void test_discard_not_negotiated(void **state)
+{
+	struct env *e = env_new(NULL, NULL);
+
+	(void)state;
+	queue_dwz(e, 0, VIRTIO_BLK_T_DISCARD, 0, 1, 0);
+	assert_int_equal(serve_status(e, 0), VIRTIO_BLK_S_UNSUPP);
+	queue_dwz(e, 1, VIRTIO_BLK_T_WRITE_ZEROES, 0, 1, 0);
+	assert_int_equal(serve_status(e, 1), VIRTIO_BLK_S_UNSUPP);
+	env_free(e);
+}
+
+/* A read-only disk refuses writes of every kind, counted as rejects, and
+ * the image keeps its bytes. */
+static void test_read_only_refuses(void **state)
+{
+	uint8_t buf[4096];
+	struct env *e;
+	int fd;
+
+	(void)state;
+	env_ro = true;
+	env_features_lo = F_DISCARD | F_WRITE_ZEROES;
+	e = env_new(NULL, NULL);
+	env_ro = false;
+	env_features_lo = 0;
+	fd = open(e->path, O_WRONLY);
+	assert_true(fd >= 0);
+	memset(buf, 0x77, sizeof(buf));
+	assert_int_equal(pwrite(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	close(fd);
+	queue_write(e, 0, 0);
+	assert_int_equal(serve_status(e, 0), VIRTIO_BLK_S_IOERR);
+	queue_dwz(e, 1, VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, 0);
+	assert_int_equal(serve_status(e, 1), VIRTIO_BLK_S_IOERR);
+	queue_dwz(e, 2, VIRTIO_BLK_T_DISCARD, 0, 8, 0);
+	assert_int_equal(serve_status(e, 2), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(atomic_load(&e->b.t.vq_agent->rejects), 3);
+	read_image(e, 0, buf, sizeof(buf));
+	assert_true(all_bytes(buf, sizeof(buf), 0x77));
+	env_free(e);
+}
+
+/* AGENT_DENY: a write is answered IOERR (status byte, used length 1),
+ * the image is not written, the guest's data buffer is not touched; an
+ * unknown request type is a reject too. */
+static void test_agent_deny(void **state)
+{
+	struct env *e = env_new(NULL, NULL);
+	struct agent *a = e->b.t.vq_agent;
+	uint8_t buf[4096];
+	uint32_t id, len;
+
+	(void)state;
+	atomic_store(&a->action, AGENT_DENY);
+	queue_write(e, 0, 8);
+	assert_int_equal(serve_status(e, 0), VIRTIO_BLK_S_IOERR);
+	fx_used_elem(&e->f, 0, &id, &len);
+	assert_int_equal(len, 1);
+	assert_true(all_bytes(e->f.ram + DATA, 4096, 0x40));
+	read_image(e, 8, buf, sizeof(buf));
+	assert_true(all_bytes(buf, sizeof(buf), 0));
+	assert_int_equal(atomic_load(&a->rejects), 1);
+	assert_int_equal(atomic_load(&e->b.t.stats.denied), 1);
+	atomic_store(&a->action, AGENT_ALLOW);
+	queue_write(e, 1, 8);
+	assert_int_equal(serve_status(e, 1), VIRTIO_BLK_S_OK);
+	read_image(e, 8, buf, sizeof(buf));
+	assert_true(all_bytes(buf, sizeof(buf), 0x41));
+	/* Not a request type virtio-blk has. */
+	queue_dwz(e, 2, 99, 0, 1, 0);
+	assert_int_equal(serve_status(e, 2), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(atomic_load(&a->rejects), 2);
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +398,11 @@ int main(void)
 		cmocka_unit_test(test_bw_limit_waits),
 		cmocka_unit_test(test_writes_uring),
 		cmocka_unit_test(test_writes_sync),
+		cmocka_unit_test(test_discard_write_zeroes_uring),
+		cmocka_unit_test(test_discard_write_zeroes_sync),
+		cmocka_unit_test(test_discard_not_negotiated),
+		cmocka_unit_test(test_read_only_refuses),
+		cmocka_unit_test(test_agent_deny),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

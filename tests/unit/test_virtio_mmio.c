@@ -1,13 +1,15 @@
 /* The virtio-mmio transport driven through the MMIO bus of a VM with no
  * KVM behind it, with virtio-rng as the device: registers, feature
  * negotiation, the status state machine, queue setup checks, reset,
- * refused chains counted on the agent, DEVICE_NEEDS_RESET. */
+ * refused chains counted on the agent, DEVICE_NEEDS_RESET, and the
+ * queues' agent: accounting, AGENT_DENY and AGENT_RESET. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "defense/telemetry.h"
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/rng.h"
 #include "offline_vm.h"
@@ -88,7 +90,7 @@ static void test_identity(void **state)
 	wr(e, 0x14, 1);
 	assert_int_equal(rd(e, 0x10), 1); /* VERSION_1 */
 	wr(e, 0x14, 0);
-	assert_int_equal(rd(e, 0x10), 1u << 28); /* INDIRECT_DESC */
+	assert_int_equal(rd(e, 0x10), 3u << 28); /* INDIRECT_DESC, EVENT_IDX */
 	wr(e, 0x30, 0);
 	assert_int_equal(rd(e, 0x34), 64);
 	wr(e, 0x30, 1);
@@ -268,6 +270,184 @@ static void test_rng_rate_limited(void **state)
 	assert_int_equal(len, 36);
 	assert_int_equal(atomic_load(&e->rng.t.stats.bytes), 100);
 	assert_true(atomic_load(&e->rng.t.stats.throttled) >= 1);
+	/* The held-back request is the queues' agent's too, and waiting
+	 * does not count it as a second access when it is looked at again. */
+	assert_int_equal(atomic_load(&e->rng.t.vq_agent->throttled), atomic_load(&e->rng.t.stats.throttled));
+	wr(e, 0x50, 0);
+	assert_int_equal(atomic_load(&e->rng.t.vq_agent->accesses), 3);
+	assert_int_equal(fx_used_idx(&e->f), 2);
+	env_free(e);
+}
+
+/* VIRTIO_F_EVENT_IDX through the transport: an interrupt only once
+ * used.idx passes the driver's used_event; avail_event published when the
+ * device has taken everything. */
+static void test_event_idx(void **state)
+{
+	struct env *e = env_new(NULL);
+	uint16_t used_event = 3, avail_event;
+
+	(void)state;
+	bring_up(e, (1ULL << 32) | (1ULL << 29));
+	assert_true(virtio_mmio_has(&e->rng.t, 29));
+	memcpy(e->f.ram + FX_AVAIL + 4 + 2 * 8, &used_event, 2);
+	fx_desc(&e->f, 0, FX_BUF, 16, VIRTQ_DESC_F_WRITE, 0);
+	fx_avail(&e->f, 0);
+	fx_avail(&e->f, 0);
+	wr(e, 0x50, 0);
+	assert_int_equal(fx_used_idx(&e->f), 2);
+	assert_int_equal(rd(e, 0x60), 0); /* used.idx 2 has not passed 3 */
+	memcpy(&avail_event, e->f.ram + FX_USED + 4 + 8 * 8, 2);
+	assert_int_equal(avail_event, 2);
+	fx_avail(&e->f, 0);
+	wr(e, 0x50, 0);
+	assert_int_equal(rd(e, 0x60), 0);
+	fx_avail(&e->f, 0);
+	wr(e, 0x50, 0);
+	assert_int_equal(fx_used_idx(&e->f), 4);
+	assert_int_equal(rd(e, 0x60), 1); /* the fourth buffer, index 3, passed it */
+	memcpy(&avail_event, e->f.ram + FX_USED + 4 + 8 * 8, 2);
+	assert_int_equal(avail_event, 4);
+	env_free(e);
+}
+
+/* Both agents are in the telemetry, under names that tell devices apart. */
+static void test_agent_names(void **state)
+{
+	struct env *e = env_new(NULL);
+
+	(void)state;
+	assert_non_null(e->rng.t.vq_agent);
+	assert_string_equal(e->rng.t.vq_agent->name, "virtio-rng0-q");
+	assert_int_equal(e->rng.t.vq_agent->kind, AGENT_KIND_VIRTQ);
+	assert_string_equal(e->rng.t.agent->name, "virtio-rng0");
+	assert_int_equal(e->rng.t.agent->kind, AGENT_KIND_MMIO);
+	assert_ptr_not_equal(e->rng.t.agent, e->rng.t.vq_agent);
+	env_free(e);
+}
+
+/* Chains walked are accesses with their bytes; chains the validator
+ * refuses are anomalies on the queues' agent. */
+static void test_agent_counts_chains(void **state)
+{
+	struct env *e = env_new(NULL);
+	struct agent *a;
+
+	(void)state;
+	a = e->rng.t.vq_agent;
+	bring_up(e, 1ULL << 32);
+	fx_desc(&e->f, 0, FX_BUF, 64, VIRTQ_DESC_F_WRITE, 0);
+	fx_avail(&e->f, 0);
+	fx_desc(&e->f, 1, FX_BUF + 64, 100, VIRTQ_DESC_F_WRITE, 0);
+	fx_avail(&e->f, 1);
+	wr(e, 0x50, 0);
+	assert_int_equal(fx_used_idx(&e->f), 2);
+	assert_int_equal(atomic_load(&a->accesses), 2);
+	assert_int_equal(atomic_load(&a->bytes), 164);
+	assert_int_equal(atomic_load(&a->anomalies), 0);
+	/* A loop and a wrong direction. */
+	fx_desc(&e->f, 2, FX_BUF, 64, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+	fx_avail(&e->f, 2);
+	fx_desc(&e->f, 3, FX_BUF, 64, 0, 0);
+	fx_avail(&e->f, 3);
+	wr(e, 0x50, 0);
+	assert_int_equal(fx_used_idx(&e->f), 4);
+	assert_int_equal(atomic_load(&a->anomalies), 2);
+	assert_int_equal(atomic_load(&a->accesses), 2);
+	assert_int_equal(atomic_load(&a->rejects), 0);
+	env_free(e);
+}
+
+/* AGENT_DENY: requests come back empty, the guest's buffer untouched;
+ * back to AGENT_ALLOW, the device serves again. */
+static void test_agent_deny(void **state)
+{
+	struct env *e = env_new(NULL);
+	struct agent *a;
+	uint32_t id, len;
+
+	(void)state;
+	a = e->rng.t.vq_agent;
+	bring_up(e, 1ULL << 32);
+	atomic_store(&a->action, AGENT_DENY);
+	memset(e->f.ram + FX_BUF, 0x5a, 64);
+	fx_desc(&e->f, 0, FX_BUF, 64, VIRTQ_DESC_F_WRITE, 0);
+	fx_avail(&e->f, 0);
+	fx_avail(&e->f, 0);
+	wr(e, 0x50, 0);
+	assert_int_equal(fx_used_idx(&e->f), 2);
+	fx_used_elem(&e->f, 1, &id, &len);
+	assert_int_equal(id, 0);
+	assert_int_equal(len, 0);
+	for (unsigned i = 0; i < 64; i++)
+		assert_int_equal(e->f.ram[FX_BUF + i], 0x5a);
+	assert_int_equal(atomic_load(&a->rejects), 2);
+	assert_int_equal(atomic_load(&a->accesses), 2);
+	assert_int_equal(atomic_load(&e->rng.t.stats.denied), 2);
+	assert_int_equal(atomic_load(&e->rng.t.stats.bytes), 0);
+	/* The register window stays usable: deny is on the queues only. */
+	assert_int_equal(rd(e, 0x70), 0xf);
+	atomic_store(&a->action, AGENT_ALLOW);
+	fx_avail(&e->f, 0);
+	wr(e, 0x50, 0);
+	assert_int_equal(fx_used_idx(&e->f), 3);
+	fx_used_elem(&e->f, 2, &id, &len);
+	assert_int_equal(len, 64);
+	assert_int_equal(atomic_load(&a->rejects), 2);
+	env_free(e);
+}
+
+/* AGENT_RESET: the next access the device sees sets DEVICE_NEEDS_RESET
+ * with a configuration interrupt; nothing is served until the driver
+ * resets the device, which then works again. Counted once. */
+static void test_agent_reset(void **state)
+{
+	struct env *e = env_new(NULL);
+	struct agent *a;
+
+	(void)state;
+	a = e->rng.t.vq_agent;
+	/* Before the driver started the device, there is nothing to reset. */
+	atomic_store(&a->action, AGENT_RESET);
+	assert_int_equal(rd(e, 0x70), 0);
+	assert_int_equal(atomic_load(&a->resets), 1);
+	assert_int_equal(atomic_load(&a->action), AGENT_ALLOW);
+
+	bring_up(e, 1ULL << 32);
+	fx_desc(&e->f, 0, FX_BUF, 64, VIRTQ_DESC_F_WRITE, 0);
+	fx_avail(&e->f, 0);
+	wr(e, 0x50, 0);
+	assert_int_equal(fx_used_idx(&e->f), 1);
+	wr(e, 0x64, 1);
+	atomic_store(&a->action, AGENT_RESET);
+	/* A notify is where a flooding guest meets it. */
+	fx_avail(&e->f, 0);
+	wr(e, 0x50, 0);
+	assert_int_equal(rd(e, 0x70), 0xf | 0x40);
+	assert_int_equal(rd(e, 0x60) & 2, 2);
+	assert_int_equal(fx_used_idx(&e->f), 1);
+	assert_int_equal(atomic_load(&a->resets), 2);
+	assert_int_equal(atomic_load(&a->action), AGENT_ALLOW);
+	assert_int_equal(atomic_load(&e->rng.t.stats.agent_resets), 2);
+	assert_int_equal(atomic_load(&e->rng.t.stats.needs_reset), 1);
+	wr(e, 0x50, 0);
+	assert_int_equal(fx_used_idx(&e->f), 1);
+	/* The driver's reset clears it; set up again, the device serves. */
+	wr(e, 0x70, 0);
+	assert_int_equal(rd(e, 0x70), 0);
+	memset(e->f.ram + FX_AVAIL, 0, 0x2000);
+	e->f.avail_idx = 0;
+	bring_up(e, 1ULL << 32);
+	fx_avail(&e->f, 0);
+	wr(e, 0x50, 0);
+	assert_int_equal(fx_used_idx(&e->f), 1);
+	assert_int_equal(rd(e, 0x70), 0xf);
+	assert_int_equal(atomic_load(&a->resets), 2);
+
+	/* The register window's agent can ask for it too. */
+	atomic_store(&e->rng.t.agent->action, AGENT_RESET);
+	assert_int_equal(rd(e, 0x70), 0xf | 0x40);
+	assert_int_equal(atomic_load(&e->rng.t.agent->resets), 1);
 	env_free(e);
 }
 
@@ -279,6 +459,11 @@ int main(void)
 		cmocka_unit_test(test_queue_setup_checks),
 		cmocka_unit_test(test_rng_serves_and_refuses),
 		cmocka_unit_test(test_rng_rate_limited),
+		cmocka_unit_test(test_event_idx),
+		cmocka_unit_test(test_agent_names),
+		cmocka_unit_test(test_agent_counts_chains),
+		cmocka_unit_test(test_agent_deny),
+		cmocka_unit_test(test_agent_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

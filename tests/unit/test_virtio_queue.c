@@ -1,5 +1,8 @@
 /* The descriptor-chain validator, one test per class of malformed chain a
- * hostile driver can build, plus the valid shapes it must accept. */
+ * hostile driver can build, plus the valid shapes it must accept; and
+ * VIRTIO_F_EVENT_IDX: the need_event arithmetic across wrap-around, the
+ * used_event interrupt suppression and the avail_event the device
+ * publishes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -293,6 +296,144 @@ static void test_random_chains_never_crash(void **state)
 	fx_free(&f);
 }
 
+/* Is event in [old, new_idx), walking modulo 2^16? */
+static bool passes(uint16_t event, uint16_t new_idx, uint16_t old)
+{
+	for (uint16_t i = old; i != new_idx; i++)
+		if (i == event)
+			return true;
+	return false;
+}
+
+static void test_need_event(void **state)
+{
+	(void)state;
+	assert_true(virtq_need_event(0, 1, 0));
+	assert_false(virtq_need_event(1, 1, 0));
+	assert_true(virtq_need_event(5, 10, 3));
+	assert_true(virtq_need_event(3, 10, 3));
+	assert_true(virtq_need_event(9, 10, 3));
+	assert_false(virtq_need_event(10, 10, 3));
+	assert_false(virtq_need_event(2, 10, 3));
+	/* Across the wrap of the 16-bit index. */
+	assert_true(virtq_need_event(0xffff, 2, 0xfffe));
+	assert_true(virtq_need_event(0, 2, 0xfffe));
+	assert_true(virtq_need_event(1, 2, 0xfffe));
+	assert_false(virtq_need_event(2, 2, 0xfffe));
+	assert_false(virtq_need_event(0xfffd, 2, 0xfffe));
+	assert_true(virtq_need_event(0xffff, 0, 0xffff));
+	/* Nothing moved: never. */
+	for (unsigned e = 0; e < 0x10000; e += 0x101)
+		assert_false(virtq_need_event((uint16_t)e, 77, 77));
+	/* Against walking the range, near the wrap and at random. */
+	for (unsigned i = 0; i < 20000; i++) {
+		uint16_t old = (uint16_t)(i < 1000 ? 0xffff - i % 40 : (unsigned)rand());
+		uint16_t new_idx = (uint16_t)(old + (unsigned)rand() % 300);
+		uint16_t event = (uint16_t)(i % 2 ? old + (unsigned)rand() % 400 - 50 : (unsigned)rand());
+
+		assert_int_equal(virtq_need_event(event, new_idx, old), passes(event, new_idx, old));
+	}
+}
+
+static uint16_t avail_event(const struct fx *f)
+{
+	uint16_t v;
+
+	memcpy(&v, f->ram + FX_USED + 4 + 8ULL * f->q.size, 2);
+	return v;
+}
+
+static void set_used_event(struct fx *f, uint16_t v)
+{
+	memcpy(f->ram + FX_AVAIL + 4 + 2ULL * f->q.size, &v, 2);
+}
+
+/* used_event: an interrupt only for the push that moves used.idx past
+ * it, whatever the driver's flags say; wrap-around included. */
+static void test_event_idx_used_event(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 8);
+	f.q.event_idx = true;
+	set_used_event(&f, 2); /* interrupt me once the third buffer is used */
+	assert_int_equal(virtq_push(&f.q, &f.gm, 0, 0), 0);
+	assert_false(virtq_should_notify(&f.q, &f.gm));
+	assert_int_equal(virtq_push(&f.q, &f.gm, 0, 0), 0);
+	assert_false(virtq_should_notify(&f.q, &f.gm));
+	assert_int_equal(virtq_push(&f.q, &f.gm, 0, 0), 0);
+	assert_true(virtq_should_notify(&f.q, &f.gm));
+	assert_int_equal(virtq_push(&f.q, &f.gm, 0, 0), 0);
+	assert_false(virtq_should_notify(&f.q, &f.gm));
+	/* Two pushes, then one look: it passed in between. */
+	set_used_event(&f, 4);
+	assert_int_equal(virtq_push(&f.q, &f.gm, 0, 0), 0);
+	assert_int_equal(virtq_push(&f.q, &f.gm, 0, 0), 0);
+	assert_true(virtq_should_notify(&f.q, &f.gm));
+	/* The flags word means nothing with event_idx. */
+	memset(f.ram + FX_AVAIL, VIRTQ_AVAIL_F_NO_INTERRUPT, 1);
+	set_used_event(&f, 6);
+	assert_int_equal(virtq_push(&f.q, &f.gm, 0, 0), 0);
+	assert_true(virtq_should_notify(&f.q, &f.gm));
+	/* Near the wrap of used.idx. */
+	f.q.used_idx = f.q.signalled_used = 0xfffe;
+	set_used_event(&f, 0xffff);
+	assert_int_equal(virtq_push(&f.q, &f.gm, 0, 0), 0);
+	assert_false(virtq_should_notify(&f.q, &f.gm));
+	assert_int_equal(virtq_push(&f.q, &f.gm, 0, 0), 0);
+	assert_int_equal(f.q.used_idx, 0);
+	assert_true(virtq_should_notify(&f.q, &f.gm));
+	/* Without event_idx the flag rules. */
+	f.q.event_idx = false;
+	assert_int_equal(virtq_push(&f.q, &f.gm, 0, 0), 0);
+	assert_false(virtq_should_notify(&f.q, &f.gm));
+	memset(f.ram + FX_AVAIL, 0, 1);
+	assert_true(virtq_should_notify(&f.q, &f.gm));
+	fx_free(&f);
+}
+
+/* avail_event: published when the device finds the queue empty (the
+ * next index it will take), left alone while it takes chains. */
+static void test_event_idx_avail_event(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 8);
+	f.q.event_idx = true;
+	memset(f.ram + FX_USED + 4 + 8ULL * 8, 0xaa, 2);
+	fx_desc(&f, 0, FX_BUF, 64, W, 0);
+	fx_avail(&f, 0);
+	fx_avail(&f, 0);
+	assert_int_equal(pop(&f, false, VQ_DIR_ANY), VQ_CHAIN);
+	assert_int_equal(avail_event(&f), 0xaaaa); /* busy: the driver need not notify */
+	assert_int_equal(pop(&f, false, VQ_DIR_ANY), VQ_CHAIN);
+	assert_int_equal(avail_event(&f), 0xaaaa);
+	assert_int_equal(pop(&f, false, VQ_DIR_ANY), VQ_EMPTY);
+	assert_int_equal(avail_event(&f), 2);
+	/* The driver adds one, sees avail_event 2 passed and notifies. */
+	fx_avail(&f, 0);
+	assert_true(virtq_need_event(avail_event(&f), f.avail_idx, (uint16_t)(f.avail_idx - 1)));
+	assert_int_equal(pop(&f, false, VQ_DIR_ANY), VQ_CHAIN);
+	assert_int_equal(pop(&f, false, VQ_DIR_ANY), VQ_EMPTY);
+	assert_int_equal(avail_event(&f), 3);
+	/* Across the wrap of avail.idx. */
+	f.q.last_avail = 0xffff;
+	fx_set_avail_idx(&f, 0xffff);
+	fx_avail(&f, 0);
+	assert_int_equal(f.avail_idx, 0);
+	assert_int_equal(pop(&f, false, VQ_DIR_ANY), VQ_CHAIN);
+	assert_int_equal(pop(&f, false, VQ_DIR_ANY), VQ_EMPTY);
+	assert_int_equal(avail_event(&f), 0);
+	/* Without event_idx nothing is written in the used ring. */
+	f.q.event_idx = false;
+	memset(f.ram + FX_USED + 4 + 8ULL * 8, 0xaa, 2);
+	assert_int_equal(pop(&f, false, VQ_DIR_ANY), VQ_EMPTY);
+	assert_int_equal(avail_event(&f), 0xaaaa);
+	fx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +447,9 @@ int main(void)
 		cmocka_unit_test(test_avail_idx_and_head),
 		cmocka_unit_test(test_queue_config),
 		cmocka_unit_test(test_random_chains_never_crash),
+		cmocka_unit_test(test_need_event),
+		cmocka_unit_test(test_event_idx_used_event),
+		cmocka_unit_test(test_event_idx_avail_event),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +18,28 @@
 #define VIRTIO_BLK_F_RO       5
 #define VIRTIO_BLK_F_BLK_SIZE 6
 #define VIRTIO_BLK_F_FLUSH    9
+#define VIRTIO_BLK_F_DISCARD  13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
 #define BLK_QUEUE_MAX 256
+
+/* Discard and write zeroes, as config space tells the driver. One range
+ * per request keeps each one a single fallocate (one io_uring entry); a
+ * discard may cover 2 GiB, a write of zeroes 32 MiB (it may have to be
+ * written as zeros where the file system cannot do better). */
+#define BLK_MAX_DISCARD_SECTORS      (1u << 22)
+#define BLK_MAX_WRITE_ZEROES_SECTORS (1u << 16)
+#define BLK_DISCARD_ALIGNMENT        8 /* sectors: 4 KiB, a file system block */
+
+/* Config space offsets (§5.2.4). */
+#define CFG_CAPACITY         0
+#define CFG_SEG_MAX          12
+#define CFG_BLK_SIZE         20
+#define CFG_MAX_DISCARD_SECTORS  36
+#define CFG_MAX_DISCARD_SEG      40
+#define CFG_DISCARD_ALIGNMENT    44
+#define CFG_MAX_WZ_SECTORS       48
+#define CFG_MAX_WZ_SEG           52
+#define CFG_WZ_MAY_UNMAP         56
 
 static void blk_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len)
 {
@@ -65,6 +87,72 @@ static int do_req_io(struct virtio_blk *b, struct blk_req *r, bool write)
 	return do_io(b, r->iov, r->nr_iov, (off_t)(r->sector * BLK_SECTOR), write);
 }
 
+/* The range as zeros written one chunk at a time: where the file system
+ * (9p, some FUSE) has no fallocate mode that zeroes. */
+static int write_zeros(struct virtio_blk *b, off_t off, uint64_t len)
+{
+	static const uint8_t zeros[65536];
+
+	while (len) {
+		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		ssize_t w = pwrite(b->fd, zeros, n, off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		off += w;
+		len -= (uint64_t)w;
+	}
+	return 0;
+}
+
+/* A mode the image's file system does not have (or a range it will not
+ * take in that mode, e.g. a block device with larger logical blocks). */
+static bool falloc_unsupported(int err)
+{
+	return err == -EOPNOTSUPP || err == -ENOSYS || err == -EINVAL;
+}
+
+static int falloc(struct virtio_blk *b, int mode, off_t off, uint64_t len)
+{
+	return fallocate(b->fd, mode, off, (off_t)len) < 0 ? -errno : 0;
+}
+
+/* One range of a DISCARD or WRITE_ZEROES, synchronously. A discard is
+ * a hint (§5.2.6.2: the device MAY deallocate): a file system that cannot
+ * punch holes leaves the data. After a write of zeroes the range reads
+ * back as zeros whatever it took: with UNMAP a hole (deallocated, as the
+ * driver allowed), without it FALLOC_FL_ZERO_RANGE (stays allocated),
+ * else zeros written. */
+static int dwz_one(struct virtio_blk *b, uint32_t type, const struct blk_dwz_seg *s)
+{
+	off_t off = (off_t)(s->sector * BLK_SECTOR);
+	uint64_t len = (uint64_t)s->num_sectors * BLK_SECTOR;
+	int ret;
+
+	if (type == VIRTIO_BLK_T_DISCARD) {
+		ret = falloc(b, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+		return falloc_unsupported(ret) ? 0 : ret;
+	}
+	ret = (s->flags & VIRTIO_BLK_WZ_F_UNMAP) ? falloc(b, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len)
+						 : falloc(b, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len);
+	if (falloc_unsupported(ret))
+		ret = write_zeros(b, off, len);
+	return ret;
+}
+
+static int do_dwz(struct virtio_blk *b, const struct blk_req *r)
+{
+	for (unsigned i = 0; i < r->nr_dwz; i++) {
+		int ret = dwz_one(b, r->type, &r->dwz[i]);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* The status for a request whose I/O ended with `ret` (0 or -errno). */
 static uint8_t io_status(struct virtio_blk *b, const struct blk_req *r, int ret)
 {
@@ -87,13 +175,15 @@ static uint8_t serve(struct virtio_blk *b, struct blk_req *r, uint32_t *written)
 			*written = (uint32_t)r->data_len;
 		break;
 	case VIRTIO_BLK_T_OUT:
-		if (b->read_only)
-			return VIRTIO_BLK_S_IOERR;
 		ret = do_req_io(b, r, true);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		if (!b->read_only && fdatasync(b->fd) < 0)
 			ret = -errno;
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		ret = do_dwz(b, r);
 		break;
 	case VIRTIO_BLK_T_GET_ID: {
 		uint64_t done = 0;
@@ -136,6 +226,9 @@ static bool wants_ring(const struct virtio_blk *b, const struct blk_req *r)
 		return !b->read_only && r->data_len > 0;
 	case VIRTIO_BLK_T_FLUSH:
 		return !b->read_only;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		return !b->read_only && r->nr_dwz == 1; /* one fallocate entry */
 	default:
 		return false;
 	}
@@ -151,6 +244,14 @@ static void uring_done(void *ctx, struct blk_io *io, int res)
 
 	if (io->gen != b->gen)
 		return; /* submitted before a reset: the driver no longer waits for it */
+	if (r->type == VIRTIO_BLK_T_DISCARD || r->type == VIRTIO_BLK_T_WRITE_ZEROES) {
+		/* The ring tried the first choice of fallocate mode; where the
+		 * file system lacks it, the synchronous path falls back. */
+		if (res < 0)
+			ret = do_dwz(b, r);
+		finish(b, r, io->head, io_status(b, r, ret), 0);
+		return;
+	}
 	if (res >= 0 && r->type != VIRTIO_BLK_T_FLUSH && (uint64_t)res < r->data_len) {
 		/* Short transfer (end of a shrunk file, a signal): finish it
 		 * here, the way the synchronous path would. */
@@ -177,7 +278,14 @@ static void uring_done(void *ctx, struct blk_io *io, int res)
  * every ring slot is in use. Returns true in the last case. */
 static bool take_requests(struct virtio_mmio *t, struct virtio_blk *b)
 {
+	struct blk_limits lim = b->limits;
 	struct vq_chain *c;
+
+	/* A request type the driver did not negotiate is UNSUPP. */
+	if (!virtio_mmio_has(t, VIRTIO_BLK_F_DISCARD))
+		lim.max_discard_seg = 0;
+	if (!virtio_mmio_has(t, VIRTIO_BLK_F_WRITE_ZEROES))
+		lim.max_write_zeroes_seg = 0;
 
 	for (;;) {
 		struct blk_io *io = NULL;
@@ -196,25 +304,30 @@ static bool take_requests(struct virtio_mmio *t, struct virtio_blk *b)
 				blk_uring_put(b->uring, io);
 			return false;
 		}
-		st = blk_parse(c, b->capacity, r);
+		st = blk_parse(c, &lim, r);
 		if (st < 0) {
 			if (io)
 				blk_uring_put(b->uring, io);
 			atomic_fetch_add_explicit(&t->stats.io_errors, 1, memory_order_relaxed);
+			virtio_mmio_reject(t);
 			virtio_mmio_complete(t, 0, c->head, 0);
 			continue;
 		}
+		/* A write of any kind to a read-only disk: refused, the image
+		 * untouched. */
+		if (st == VIRTIO_BLK_S_OK && b->read_only && blk_req_writes(r))
+			st = VIRTIO_BLK_S_IOERR;
+		if (st != VIRTIO_BLK_S_OK)
+			virtio_mmio_reject(t); /* that, or malformed, out of range, unknown */
 		if (st == VIRTIO_BLK_S_OK) {
-			uint64_t cost = r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT ? r->data_len : 0;
-			uint64_t wait;
+			uint64_t cost = blk_req_cost(r), wait;
 
 			if (!tb_take_request(&b->iops, &b->bw, cost, monotonic_ns(), &wait)) {
 				/* Over the limit: the request stays queued and is
 				 * taken again (and re-validated) when tokens are back. */
 				if (io)
 					blk_uring_put(b->uring, io);
-				virtio_mmio_unpop(t, 0);
-				virtio_mmio_retry_after(t, wait);
+				virtio_mmio_throttle(t, 0, wait);
 				return false;
 			}
 			if (io && wants_ring(b, r)) {
@@ -265,6 +378,20 @@ static void blk_process(struct virtio_mmio *t, void *dev)
 		if (!full)
 			return;
 	}
+}
+
+/* Under AGENT_DENY: IOERR in the status byte (the last byte of the
+ * chain's writable part, §5.2.6) and nothing else. */
+static uint32_t blk_refuse(void *dev, unsigned q, const struct vq_chain *c)
+{
+	const struct vq_seg *last = c->nr_segs ? &c->seg[c->nr_segs - 1] : NULL;
+
+	(void)dev;
+	(void)q;
+	if (!last || !last->device_writes || last->len == 0)
+		return 0;
+	last->host[last->len - 1] = VIRTIO_BLK_S_IOERR;
+	return 1;
 }
 
 static void blk_reset(void *dev)
@@ -335,7 +462,7 @@ static void open_uring(struct virtio_blk *b, bool sync_io)
 int virtio_blk_init(struct virtio_blk *b, struct vm *vm, unsigned index, const struct virtio_blk_config *cfg,
 		    char *msg, size_t msglen)
 {
-	uint32_t seg_max = BLK_QUEUE_MAX - 2, blk_size = 512;
+	uint32_t seg_max = BLK_QUEUE_MAX - 2, blk_size = 512, align = BLK_DISCARD_ALIGNMENT;
 	const char *path = cfg->path, *id = cfg->id;
 	bool read_only = cfg->read_only;
 	uint64_t now = monotonic_ns();
@@ -357,9 +484,20 @@ int virtio_blk_init(struct virtio_blk *b, struct vm *vm, unsigned index, const s
 		memcpy(b->id, id, strnlen(id, sizeof(b->id)));
 	else
 		snprintf(b->id, sizeof(b->id), "kfv-disk%u", index);
-	memcpy(b->config, &b->capacity, 8);
-	memcpy(b->config + 12, &seg_max, 4);
-	memcpy(b->config + 20, &blk_size, 4);
+	b->limits = (struct blk_limits){
+		.capacity = b->capacity,
+		.max_discard_sectors = BLK_MAX_DISCARD_SECTORS, .max_discard_seg = 1,
+		.max_write_zeroes_sectors = BLK_MAX_WRITE_ZEROES_SECTORS, .max_write_zeroes_seg = 1,
+	};
+	memcpy(b->config + CFG_CAPACITY, &b->capacity, 8);
+	memcpy(b->config + CFG_SEG_MAX, &seg_max, 4);
+	memcpy(b->config + CFG_BLK_SIZE, &blk_size, 4);
+	memcpy(b->config + CFG_MAX_DISCARD_SECTORS, &b->limits.max_discard_sectors, 4);
+	memcpy(b->config + CFG_MAX_DISCARD_SEG, &b->limits.max_discard_seg, 4);
+	memcpy(b->config + CFG_DISCARD_ALIGNMENT, &align, 4);
+	memcpy(b->config + CFG_MAX_WZ_SECTORS, &b->limits.max_write_zeroes_sectors, 4);
+	memcpy(b->config + CFG_MAX_WZ_SEG, &b->limits.max_write_zeroes_seg, 4);
+	b->config[CFG_WZ_MAY_UNMAP] = 1; /* UNMAP punches a hole */
 	b->ops = (struct virtio_dev_ops){
 		.name = "virtio-blk",
 		.device_id = VIRTIO_ID_BLOCK,
@@ -367,11 +505,13 @@ int virtio_blk_init(struct virtio_blk *b, struct vm *vm, unsigned index, const s
 		.queue_max = BLK_QUEUE_MAX,
 		.features = VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
 			    VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |
+			    VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) |
 			    (read_only ? VIRTIO_BIT(VIRTIO_BLK_F_RO) : 0),
 		.config_size = sizeof(b->config),
 		.config_read = blk_config_read,
 		.process = blk_process,
 		.reset = blk_reset,
+		.refuse = blk_refuse,
 	};
 	ret = virtio_mmio_init(&b->t, vm, index, &b->ops, b);
 	if (ret) {

@@ -1,5 +1,6 @@
 /* virtio-blk (virtio 1.2 §5.2) over a raw image: read, write, flush
- * (fdatasync), GET_ID. The image is opened read-only for a read-only disk
+ * (fdatasync), GET_ID, discard (a hole punched in the image) and write
+ * zeroes (FALLOC_FL_ZERO_RANGE, a punched hole, or zeros written). The image is opened read-only for a read-only disk
  * and locked with an OFD lock (write lock, or read lock when read-only),
  * so two VMs cannot both write one image. I/O runs on the device's worker
  * thread, straight into guest memory: asynchronously through io_uring
@@ -23,7 +24,8 @@ struct virtio_blk {
 	bool read_only;
 	uint64_t capacity; /* sectors */
 	char id[VIRTIO_BLK_ID_BYTES];
-	uint8_t config[24];
+	uint8_t config[60]; /* struct virtio_blk_config up to write_zeroes_may_unmap */
+	struct blk_limits limits; /* what the device told the driver it takes */
 	struct blk_req req;
 	struct token_bucket iops;  /* one token per request */
 	struct token_bucket bw;    /* one token per data byte read or written */

@@ -2,6 +2,7 @@
 #include "blk_uring.h"
 
 #include <errno.h>
+#include <linux/falloc.h>
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ static int restrict_ring(struct io_uring *ring)
 		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV },
 		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV },
 		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FSYNC },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FALLOCATE },
 		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = IOSQE_IO_DRAIN },
 		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE },
 	};
@@ -156,6 +158,18 @@ void blk_uring_queue(struct blk_uring *u, struct blk_io *io)
 	case VIRTIO_BLK_T_OUT:
 		io_uring_prep_writev(sqe, 0, io->req.iov, io->req.nr_iov, off);
 		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES: {
+		/* One range (the caller checked); the first choice of mode, the
+		 * completion falls back where the file system lacks it. */
+		const struct blk_dwz_seg *s = &io->req.dwz[0];
+		int mode = io->req.type == VIRTIO_BLK_T_WRITE_ZEROES && !(s->flags & VIRTIO_BLK_WZ_F_UNMAP)
+				   ? FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE
+				   : FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+
+		io_uring_prep_fallocate(sqe, 0, mode, s->sector * BLK_SECTOR, (uint64_t)s->num_sectors * BLK_SECTOR);
+		break;
+	}
 	default: /* VIRTIO_BLK_T_FLUSH */
 		io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
 		sqe->flags |= IOSQE_IO_DRAIN;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../../boot/layout.h"
+#include "../../defense/telemetry.h"
 #include "../../util/log.h"
 #include "../../vmm/bus.h"
 #include "../../vmm/eventfd.h"
@@ -40,12 +41,16 @@ enum {
 #define DRIVER_STATUS_BITS (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK | \
 			    VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_FAILED)
 
+#define DENY_RECHECK_NS 100000000ULL /* 100 ms */
+
 static struct virtio_mmio *registry[VIRTIO_MMIO_MAX_DEVS];
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The transport adds what it implements for every device: modern
+ * virtio only, and event-index notification suppression. */
 static uint64_t offered(const struct virtio_mmio *t)
 {
-	return t->ops->features | VIRTIO_BIT(VIRTIO_F_VERSION_1);
+	return t->ops->features | VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
 }
 
 static void refuse(struct virtio_mmio *t, const char *what, uint64_t off)
@@ -53,7 +58,7 @@ static void refuse(struct virtio_mmio *t, const char *what, uint64_t off)
 	atomic_fetch_add_explicit(&t->stats.bad_register, 1, memory_order_relaxed);
 	if (t->agent)
 		agent_reject(t->agent);
-	LOG_RATELIMITED(LOG_WARN, "%s: refused %s at +%#llx (status %#x)", t->ops->name, what,
+	LOG_RATELIMITED(LOG_WARN, "%s: refused %s at +%#llx (status %#x)", t->name, what,
 			(unsigned long long)off, t->status);
 }
 
@@ -86,6 +91,7 @@ static void device_reset(struct virtio_mmio *t)
 	for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
 		memset(&t->vq[i], 0, sizeof(t->vq[i]));
 		t->vq[i].max_size = i < t->ops->nr_queues ? t->ops->queue_max : 0;
+		t->requeued[i] = false;
 	}
 	t->status = 0;
 	t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
@@ -102,9 +108,35 @@ static void device_reset(struct virtio_mmio *t)
 	atomic_fetch_add_explicit(&t->stats.resets, 1, memory_order_relaxed);
 }
 
+/* AGENT_RESET, written by the orchestrator on the queues' agent or on the
+ * register window's, is carried out as "device needs reset" (virtio 1.2
+ * §2.1.2): DEVICE_NEEDS_RESET, a configuration change interrupt when
+ * DRIVER_OK is set, and no queue served until the driver writes 0 to
+ * Status; then it can set the device up again. A device the driver has
+ * not started (status 0) is in its reset state already. Called with the
+ * lock held at every processing point: the MMIO handlers, each worker
+ * wake-up or inline notify, and each pop. */
+static void take_agent_reset(struct virtio_mmio *t)
+{
+	bool asked = false;
+
+	if (t->vq_agent && agent_take_reset(t->vq_agent))
+		asked = true;
+	if (t->agent && agent_take_reset(t->agent))
+		asked = true;
+	if (!asked)
+		return;
+	atomic_fetch_add_explicit(&t->stats.agent_resets, 1, memory_order_relaxed);
+	log_warn("%s: reset asked for by the orchestrator%s", t->name,
+		 t->status ? ": device needs reset" : " (not in use)");
+	if (t->status)
+		set_needs_reset(t);
+}
+
 /* Serves the queues; the caller holds the lock. */
 static void process_locked(struct virtio_mmio *t)
 {
+	take_agent_reset(t);
 	if ((t->status & VIRTIO_STATUS_DRIVER_OK) && !(t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
 		t->ops->process(t, t->dev);
 	else
@@ -133,19 +165,47 @@ bool virtio_mmio_pop(struct virtio_mmio *t, unsigned qi, enum vq_dir dir, struct
 	if (qi >= t->ops->nr_queues)
 		return false;
 	for (;;) {
+		bool denied;
+
+		/* A flood keeps the device in this loop: a reset must not wait
+		 * for the queue to run dry. */
+		take_agent_reset(t);
 		if (t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
 			return false;
+		denied = agent_action(t->vq_agent) == AGENT_DENY;
+		if (denied && ((t->ops->deny_holds >> qi) & 1)) {
+			/* Nothing may wake the device when the orchestrator lifts
+			 * the deny (the driver has nothing new to notify about):
+			 * look again now and then. */
+			virtio_mmio_retry_after(t, DENY_RECHECK_NS);
+			return false;
+		}
 		ret = virtq_pop(q, &t->vm->mem, virtio_mmio_has(t, VIRTIO_F_INDIRECT_DESC), dir, &t->chain);
 		if (ret == VQ_CHAIN) {
-			*out = &t->chain;
-			return true;
+			uint64_t bytes = t->chain.readable_bytes + t->chain.writable_bytes;
+
+			if (!t->requeued[qi])
+				agent_count(t->vq_agent, bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes);
+			t->requeued[qi] = false;
+			if (!denied) {
+				*out = &t->chain;
+				return true;
+			}
+			/* Denied: answered at once with an error, never served. */
+			agent_reject(t->vq_agent);
+			atomic_fetch_add_explicit(&t->stats.denied, 1, memory_order_relaxed);
+			virtio_mmio_complete(t, qi, t->chain.head,
+					     t->ops->refuse ? t->ops->refuse(t->dev, qi, &t->chain) : 0);
+			continue;
 		}
+		t->requeued[qi] = false;
 		if (ret == VQ_EMPTY)
 			return false;
 		atomic_fetch_add_explicit(&t->stats.refused[-ret], 1, memory_order_relaxed);
+		agent_anomaly(t->vq_agent);
 		if (t->agent)
 			agent_reject(t->agent);
-		LOG_RATELIMITED(LOG_WARN, "%s: queue %u: refused a descriptor chain (%s)%s", t->ops->name, qi,
+		LOG_RATELIMITED(LOG_WARN, "%s: queue %u: refused a descriptor chain (%s)%s", t->name, qi,
 				vq_error_name(ret), ret < VQ_E_FATAL ? ", device needs reset" : "");
 		if (ret < VQ_E_FATAL) {
 			set_needs_reset(t);
@@ -170,15 +230,24 @@ void virtio_mmio_complete(struct virtio_mmio *t, unsigned qi, uint16_t head, uin
 
 void virtio_mmio_unpop(struct virtio_mmio *t, unsigned qi)
 {
-	if (qi < t->ops->nr_queues)
+	if (qi < t->ops->nr_queues) {
 		t->vq[qi].last_avail--;
+		t->requeued[qi] = true;
+	}
+}
+
+void virtio_mmio_throttle(struct virtio_mmio *t, unsigned qi, uint64_t ns)
+{
+	virtio_mmio_unpop(t, qi);
+	atomic_fetch_add_explicit(&t->stats.throttled, 1, memory_order_relaxed);
+	agent_throttled(t->vq_agent);
+	virtio_mmio_retry_after(t, ns);
 }
 
 void virtio_mmio_retry_after(struct virtio_mmio *t, uint64_t ns)
 {
 	struct itimerspec when = { { 0, 0 }, { (time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL) } };
 
-	atomic_fetch_add_explicit(&t->stats.throttled, 1, memory_order_relaxed);
 	if (when.it_value.tv_sec == 0 && when.it_value.tv_nsec == 0)
 		when.it_value.tv_nsec = 1;
 	if (t->timer_fd >= 0)
@@ -281,6 +350,8 @@ static void write_queue_ready(struct virtio_mmio *t, struct virtq *q, uint32_t v
 	}
 	q->last_avail = 0;
 	q->used_idx = 0;
+	q->signalled_used = 0;
+	q->event_idx = virtio_mmio_has(t, VIRTIO_F_EVENT_IDX);
 	q->ready = true;
 }
 
@@ -361,6 +432,7 @@ int virtio_mmio_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
 	struct virtio_mmio *t = opaque;
 
 	pthread_mutex_lock(&t->lock);
+	take_agent_reset(t);
 	if (off >= REG_CONFIG) {
 		uint64_t c = off - REG_CONFIG;
 
@@ -387,6 +459,7 @@ int virtio_mmio_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t 
 	struct virtio_mmio *t = opaque;
 
 	pthread_mutex_lock(&t->lock);
+	take_agent_reset(t);
 	if (off >= REG_CONFIG) {
 		uint64_t c = off - REG_CONFIG;
 
@@ -412,6 +485,8 @@ int virtio_mmio_init(struct virtio_mmio *t, struct vm *vm, unsigned index, const
 		     void *dev)
 {
 	struct bus_range *r;
+	unsigned nth = 0;
+	char qname[AGENT_NAME_MAX + 2];
 	int ret;
 
 	memset(t, 0, sizeof(*t));
@@ -430,15 +505,24 @@ int virtio_mmio_init(struct virtio_mmio *t, struct vm *vm, unsigned index, const
 	device_reset(t);
 	atomic_store(&t->stats.resets, 0);
 
-	ret = bus_register(&vm->mmio, t->base, VIRTIO_MMIO_WINDOW, ops->name, &virtio_mmio_io, t);
+	/* Agent names an operator (and a policy) can tell apart: the second
+	 * disk is virtio-blk1 whatever its window. */
+	pthread_mutex_lock(&registry_lock);
+	for (unsigned i = 0; i < VIRTIO_MMIO_MAX_DEVS; i++)
+		if (registry[i] && registry[i]->vm == vm && registry[i]->ops->device_id == ops->device_id)
+			nth++;
+	snprintf(t->name, sizeof(t->name), "%s%u", ops->name, nth);
+	ret = bus_register(&vm->mmio, t->base, VIRTIO_MMIO_WINDOW, t->name, &virtio_mmio_io, t);
 	if (ret) {
+		pthread_mutex_unlock(&registry_lock);
 		pthread_mutex_destroy(&t->lock);
 		t->ops = NULL;
 		return ret;
 	}
 	r = bus_find(&vm->mmio, t->base);
 	t->agent = r ? r->agent : NULL;
-	pthread_mutex_lock(&registry_lock);
+	snprintf(qname, sizeof(qname), "%s-q", t->name);
+	t->vq_agent = agent_register(AGENT_KIND_VIRTQ, qname, 0);
 	registry[index] = t;
 	t->registered = true;
 	pthread_mutex_unlock(&registry_lock);
@@ -581,11 +665,14 @@ void virtio_mmio_print_summary(FILE *out)
 				sep = ", ";
 			}
 		}
-		fprintf(out, "%s, %llu bad register accesses, %llu needs-reset, %llu resets, %llu throttled\n",
+		fprintf(out, "%s, %llu bad register accesses, %llu needs-reset, %llu resets, %llu throttled, "
+			     "%llu denied, %llu agent resets\n",
 			*sep == ',' ? ")" : "", (unsigned long long)atomic_load(&t->stats.bad_register),
 			(unsigned long long)atomic_load(&t->stats.needs_reset),
 			(unsigned long long)atomic_load(&t->stats.resets),
-			(unsigned long long)atomic_load(&t->stats.throttled));
+			(unsigned long long)atomic_load(&t->stats.throttled),
+			(unsigned long long)atomic_load(&t->stats.denied),
+			(unsigned long long)atomic_load(&t->stats.agent_resets));
 	}
 	pthread_mutex_unlock(&registry_lock);
 }

@@ -34,7 +34,7 @@ struct virtio_dev_ops {
 	uint32_t device_id;
 	unsigned nr_queues;     /* 1..VIRTIO_MMIO_MAX_QUEUES */
 	uint16_t queue_max;     /* QueueNumMax, a power of two <= VQ_MAX_SIZE */
-	uint64_t features;      /* offered; VIRTIO_F_VERSION_1 is always added */
+	uint64_t features;      /* offered; VIRTIO_F_VERSION_1 and VIRTIO_F_EVENT_IDX are always added */
 	uint32_t config_size;   /* bytes of device config space at 0x100 */
 	/* Config space access; off + len <= config_size is guaranteed. */
 	void (*config_read)(void *dev, uint32_t off, uint8_t *data, uint32_t len);
@@ -45,6 +45,14 @@ struct virtio_dev_ops {
 	void (*process)(struct virtio_mmio *t, void *dev);
 	/* Drops all device state that depends on the driver (may be NULL). */
 	void (*reset)(void *dev);
+	/* While the queues' agent says AGENT_DENY: answers a validated chain
+	 * of queue q without serving it, touching nothing of the guest's but
+	 * an error status (blk: VIRTIO_BLK_S_IOERR in the status byte), and
+	 * returns the used length. NULL: the chain comes back with length 0. */
+	uint32_t (*refuse)(void *dev, unsigned q, const struct vq_chain *c);
+	/* Queues (bit q) a denied device leaves alone instead: the driver's
+	 * buffers stay queued, as if the device had none (net RX). */
+	uint32_t deny_holds;
 };
 
 struct virtio_mmio_stats {
@@ -57,6 +65,8 @@ struct virtio_mmio_stats {
 	_Atomic uint64_t needs_reset;
 	_Atomic uint64_t resets;
 	_Atomic uint64_t throttled;
+	_Atomic uint64_t denied;    /* chains refused under AGENT_DENY */
+	_Atomic uint64_t agent_resets; /* DEVICE_NEEDS_RESET set for AGENT_RESET */
 };
 
 struct virtio_mmio {
@@ -66,7 +76,9 @@ struct virtio_mmio {
 	unsigned index;
 	uint64_t base;
 	unsigned gsi;
-	struct agent *agent; /* the bus range's agent: refusals count there */
+	struct agent *agent; /* the bus range's agent ("virtio-blk0"): register refusals count there */
+	struct agent *vq_agent; /* the queues' agent ("virtio-blk0-q", AGENT_KIND_VIRTQ) */
+	char name[AGENT_NAME_MAX]; /* ops->name and the device's number among its kind in this VM */
 	pthread_mutex_t lock;
 
 	/* Register state (guarded by lock). */
@@ -76,6 +88,7 @@ struct virtio_mmio {
 	uint32_t int_status;
 	struct virtq vq[VIRTIO_MMIO_MAX_QUEUES];
 	bool irq_pending;
+	bool requeued[VIRTIO_MMIO_MAX_QUEUES]; /* the next pop is a chain virtio_mmio_unpop() put back */
 	struct vq_chain chain; /* scratch for virtio_mmio_pop() */
 
 	/* Worker. */
@@ -94,7 +107,9 @@ struct virtio_mmio {
 };
 
 /* Sets up device `index` (window KFV_VIRTIO_MMIO_BASE + index * 4 KiB, GSI
- * 5 + index) and registers its window on the VM's MMIO bus. Until
+ * 5 + index), registers its window on the VM's MMIO bus (agent NAME, e.g.
+ * "virtio-blk0": ops->name and the count of devices of the same id the VM
+ * had before it) and the queues' agent (NAME-q, AGENT_KIND_VIRTQ). Until
  * virtio_mmio_start() the device works inline on the vCPU thread. */
 int virtio_mmio_init(struct virtio_mmio *t, struct vm *vm, unsigned index, const struct virtio_dev_ops *ops,
 		     void *dev) __attribute__((warn_unused_result));
@@ -112,9 +127,12 @@ int virtio_mmio_read(void *opaque, uint64_t offset, uint8_t *data, uint32_t len)
 int virtio_mmio_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len);
 
 /* For devices, from process(): the next validated chain of queue q in
- * *c, returning true, or false when there is none. Refused chains are
- * answered (length 0), counted on the agent and logged here; a broken
- * queue sets DEVICE_NEEDS_RESET and returns false. */
+ * *c, returning true, or false when there is none. Each chain walked is
+ * an access on the queues' agent (bytes: the chain's buffers). Refused
+ * chains are answered (length 0), counted (agent anomalies) and logged
+ * here; a broken queue sets DEVICE_NEEDS_RESET and returns false. Under
+ * AGENT_DENY chains are answered through ops->refuse and never returned;
+ * an AGENT_RESET is carried out here too. */
 bool virtio_mmio_pop(struct virtio_mmio *t, unsigned q, enum vq_dir dir, struct vq_chain **c);
 
 /* Returns a served chain with `len` bytes written; the interrupt is sent
@@ -122,9 +140,22 @@ bool virtio_mmio_pop(struct virtio_mmio *t, unsigned q, enum vq_dir dir, struct 
 void virtio_mmio_complete(struct virtio_mmio *t, unsigned q, uint16_t head, uint32_t len);
 
 /* Puts back the last chain virtio_mmio_pop() returned on queue q, unserved:
- * the next pop validates and returns it again (a rate-limited request
- * waits this way). */
+ * the next pop validates and returns it again (not counted twice). */
 void virtio_mmio_unpop(struct virtio_mmio *t, unsigned q);
+
+/* A rate limiter holds the last chain of queue q back: puts it back
+ * (virtio_mmio_unpop), counts it throttled (stats and the queues' agent)
+ * and has process() called again after ns nanoseconds. */
+void virtio_mmio_throttle(struct virtio_mmio *t, unsigned q, uint64_t ns);
+
+/* The device refused a valid chain on its own grounds (a write to a
+ * read-only disk, an unknown request type, a malformed request): counted
+ * on the queues' agent. */
+static inline void virtio_mmio_reject(struct virtio_mmio *t)
+{
+	if (t->vq_agent)
+		agent_reject(t->vq_agent);
+}
 
 /* Stops watching extra_fd until the driver's next notify (a device with
  * nowhere to put what the fd has, e.g. net RX without buffers). */
@@ -133,7 +164,8 @@ static inline void virtio_mmio_pause_extra(struct virtio_mmio *t)
 	atomic_store_explicit(&t->extra_paused, true, memory_order_relaxed);
 }
 
-/* Asks the worker to call process() again after ns nanoseconds. */
+/* Asks the worker to call process() again after ns nanoseconds (not
+ * counted: a back-end that could not take the request yet). */
 void virtio_mmio_retry_after(struct virtio_mmio *t, uint64_t ns);
 
 /* True when the driver accepted feature bit `bit`. */

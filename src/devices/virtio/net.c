@@ -18,7 +18,6 @@
 #define NET_QUEUE_MAX 256
 #define RXQ 0
 #define TXQ 1
-#define ETH_HLEN 14
 
 static void net_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len)
 {
@@ -39,32 +38,36 @@ static void net_tx(struct virtio_mmio *t, struct virtio_net *n)
 
 	while (virtio_mmio_pop(t, TXQ, VQ_DIR_READ_ONLY, &c)) {
 		uint64_t len = c->readable_bytes, wait;
+		uint64_t cost = len > VIRTIO_NET_HDR_BYTES ? len - VIRTIO_NET_HDR_BYTES : 0;
+		long got;
 		ssize_t w;
 
-		if (len < VIRTIO_NET_HDR_BYTES + ETH_HLEN || len > sizeof(n->tx_buf)) {
-			LOG_RATELIMITED(LOG_WARN, "%s: dropped a %llu-byte transmit buffer (header + frame must be %u to %zu)",
-					t->ops->name, (unsigned long long)len, VIRTIO_NET_HDR_BYTES + ETH_HLEN,
-					sizeof(n->tx_buf));
+		/* Every chain pays, malformed ones too: a flood of them is
+		 * held back like any other. */
+		if (cost > VIRTIO_NET_MAX_FRAME)
+			cost = VIRTIO_NET_MAX_FRAME;
+		if (!tb_take_request(&n->tx_ops, &n->tx_bw, cost, monotonic_ns(), &wait)) {
+			virtio_mmio_throttle(t, TXQ, wait);
+			return;
+		}
+		/* Copied into kfv's memory once, checked there, and sent with
+		 * kfv's own (all-zero) header. */
+		got = net_tx_parse(c, n->tx_buf);
+		if (got < 0) {
+			LOG_RATELIMITED(LOG_WARN, "%s: dropped a %llu-byte transmit buffer (%s; header + frame must be %u to %zu bytes, no offloads)",
+					t->name, (unsigned long long)len, net_req_error_name(got),
+					VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MIN_FRAME, sizeof(n->tx_buf));
 			count_error(t);
+			virtio_mmio_reject(t);
 			virtio_mmio_complete(t, TXQ, c->head, 0);
 			continue;
 		}
-		if (!tb_take_request(&n->tx_ops, &n->tx_bw, len - VIRTIO_NET_HDR_BYTES, monotonic_ns(), &wait)) {
-			virtio_mmio_unpop(t, TXQ);
-			virtio_mmio_retry_after(t, wait);
-			return;
-		}
-		/* One copy, so the guest cannot change the frame while the
-		 * kernel reads it; no offloads were offered, so the guest's
-		 * header means nothing and the kernel gets zeros. */
-		(void)vq_chain_read(c, 0, n->tx_buf, len);
-		memset(n->tx_buf, 0, VIRTIO_NET_HDR_BYTES);
 		do
 			w = write(n->tap_fd, n->tx_buf, len);
 		while (w < 0 && errno == EINTR);
 		if (w != (ssize_t)len) {
 			/* A full TAP queue (EAGAIN) drops the frame, as a wire would. */
-			LOG_RATELIMITED(LOG_WARN, "%s: tap %s: frame of %llu bytes not sent: %s", t->ops->name, n->tap,
+			LOG_RATELIMITED(LOG_WARN, "%s: tap %s: frame of %llu bytes not sent: %s", t->name, n->tap,
 					(unsigned long long)(len - VIRTIO_NET_HDR_BYTES),
 					w < 0 ? strerror(errno) : "short write");
 			count_error(t);
@@ -93,12 +96,12 @@ static void net_rx(struct virtio_mmio *t, struct virtio_net *n)
 			if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 				return;
 			if (got < 0) {
-				LOG_RATELIMITED(LOG_WARN, "%s: tap %s: read: %s", t->ops->name, n->tap, strerror(errno));
+				LOG_RATELIMITED(LOG_WARN, "%s: tap %s: read: %s", t->name, n->tap, strerror(errno));
 				count_error(t);
 				virtio_mmio_pause_extra(t);
 				return;
 			}
-			if (got < VIRTIO_NET_HDR_BYTES + ETH_HLEN)
+			if (got < VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MIN_FRAME)
 				continue; /* nothing a guest could use */
 			n->rx_len = (size_t)got;
 		}
@@ -110,7 +113,7 @@ static void net_rx(struct virtio_mmio *t, struct virtio_net *n)
 			/* Without MRG_RXBUF a frame must fit one buffer; it does
 			 * not: drop the frame, keep the buffer for the next. */
 			LOG_RATELIMITED(LOG_WARN, "%s: dropped a %zu-byte frame: receive buffer of %llu bytes",
-					t->ops->name, n->rx_len - VIRTIO_NET_HDR_BYTES,
+					t->name, n->rx_len - VIRTIO_NET_HDR_BYTES,
 					(unsigned long long)c->writable_bytes);
 			count_error(t);
 			virtio_mmio_unpop(t, RXQ);
@@ -118,15 +121,11 @@ static void net_rx(struct virtio_mmio *t, struct virtio_net *n)
 			continue;
 		}
 		if (!tb_take_request(&n->rx_ops, &n->rx_bw, n->rx_len - VIRTIO_NET_HDR_BYTES, monotonic_ns(), &wait)) {
-			virtio_mmio_unpop(t, RXQ);
 			virtio_mmio_pause_extra(t);
-			virtio_mmio_retry_after(t, wait);
+			virtio_mmio_throttle(t, RXQ, wait);
 			return;
 		}
-		/* kfv's own header: no flags, no GSO, one buffer. */
-		memset(n->rx_buf, 0, VIRTIO_NET_HDR_BYTES);
-		n->rx_buf[10] = 1;
-		(void)vq_chain_write(c, 0, n->rx_buf, n->rx_len);
+		(void)net_rx_fill(c, n->rx_buf, n->rx_len); /* fits: checked above */
 		atomic_fetch_add_explicit(&t->stats.bytes, n->rx_len - VIRTIO_NET_HDR_BYTES, memory_order_relaxed);
 		atomic_fetch_add_explicit(&t->stats.requests, 1, memory_order_relaxed);
 		virtio_mmio_complete(t, RXQ, c->head, (uint32_t)n->rx_len);
@@ -159,6 +158,10 @@ static const struct virtio_dev_ops net_ops = {
 	.config_read = net_config_read,
 	.process = net_process,
 	.reset = net_reset,
+	/* Denied: transmit chains come back unsent (length 0); receive
+	 * buffers stay queued, as if there were none, and frames wait in
+	 * the TAP (whose queue drops what does not fit). */
+	.deny_holds = 1u << RXQ,
 };
 
 static int open_tap(struct virtio_net *n, const char *name, char *msg, size_t msglen)

@@ -12,10 +12,8 @@
 #include <stdint.h>
 
 #include "mmio.h"
+#include "net_req.h"
 #include "rate_limiter.h"
-
-#define VIRTIO_NET_HDR_BYTES 12       /* struct virtio_net_hdr with num_buffers (VERSION_1) */
-#define VIRTIO_NET_MAX_FRAME 65536    /* Ethernet frame, without the header */
 
 struct virtio_net_config {
 	const char *tap;
@@ -31,8 +29,8 @@ struct virtio_net {
 	uint8_t config[12]; /* mac[6], status, max_virtqueue_pairs, mtu */
 	struct token_bucket rx_bw, rx_ops, tx_bw, tx_ops;
 	size_t rx_len;      /* a frame read from the TAP, waiting for an RX buffer (0: none) */
-	uint8_t rx_buf[VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MAX_FRAME];
-	uint8_t tx_buf[VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MAX_FRAME];
+	uint8_t rx_buf[VIRTIO_NET_BUF_BYTES];
+	uint8_t tx_buf[VIRTIO_NET_BUF_BYTES];
 };
 
 /* Opens the TAP (/dev/net/tun, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) and

@@ -12,6 +12,9 @@
 #define AVAIL_RING  4
 #define USED_IDX    2
 #define USED_RING   4
+/* With VIRTIO_F_EVENT_IDX, after the ring entries (§2.7.10). */
+#define AVAIL_USED_EVENT(size) (AVAIL_RING + 2ULL * (size))
+#define USED_AVAIL_EVENT(size) (USED_RING + 8ULL * (size))
 
 static uint64_t desc_bytes(uint16_t size) { return 16ULL * size; }
 static uint64_t avail_bytes(uint16_t size) { return 6ULL + 2ULL * size; }
@@ -176,8 +179,23 @@ int virtq_pop(struct virtq *q, const struct guest_mem *gm, bool indirect_ok, enu
 	ret = load_u16(gm, q->avail + AVAIL_IDX, &avail_idx, 1);
 	if (ret)
 		return ret;
-	if (avail_idx == q->last_avail)
-		return VQ_EMPTY;
+	if (avail_idx == q->last_avail) {
+		uint16_t *event = gm_ptr(gm, q->used + USED_AVAIL_EVENT(q->size), 2);
+
+		if (!q->event_idx)
+			return VQ_EMPTY;
+		if (!event)
+			return VQ_E_RING;
+		__atomic_store_n(event, q->last_avail, __ATOMIC_RELAXED);
+		/* The store must be visible before avail.idx is read again
+		 * (the driver does the mirror image: idx, then avail_event). */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		ret = load_u16(gm, q->avail + AVAIL_IDX, &avail_idx, 1);
+		if (ret)
+			return ret;
+		if (avail_idx == q->last_avail)
+			return VQ_EMPTY;
+	}
 	/* The driver can never be more than a queue's worth ahead. */
 	if ((uint16_t)(avail_idx - q->last_avail) > q->size)
 		return VQ_E_AVAIL_IDX;
@@ -216,11 +234,18 @@ int virtq_push(struct virtq *q, const struct guest_mem *gm, uint16_t head, uint3
 	return 0;
 }
 
-bool virtq_should_notify(const struct virtq *q, const struct guest_mem *gm)
+bool virtq_should_notify(struct virtq *q, const struct guest_mem *gm)
 {
-	uint16_t flags;
+	uint16_t flags, event, old = q->signalled_used;
 
+	/* used.idx is published before the driver's side is read. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	q->signalled_used = q->used_idx;
+	if (q->event_idx) {
+		if (load_u16(gm, q->avail + AVAIL_USED_EVENT(q->size), &event, 0))
+			return true;
+		return virtq_need_event(event, q->used_idx, old);
+	}
 	if (load_u16(gm, q->avail + AVAIL_FLAGS, &flags, 0))
 		return true;
 	return !(flags & VIRTQ_AVAIL_F_NO_INTERRUPT);

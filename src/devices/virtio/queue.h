@@ -18,10 +18,21 @@ struct virtq {
 	uint16_t size;      /* QueueNum: a power of two, 1..max_size */
 	uint16_t max_size;  /* QueueNumMax */
 	bool ready;
+	bool event_idx;     /* VIRTIO_F_EVENT_IDX negotiated: used_event / avail_event */
 	uint64_t desc, avail, used; /* guest-physical ring addresses */
 	uint16_t last_avail; /* next avail ring slot the device consumes */
 	uint16_t used_idx;   /* next used ring slot the device fills */
+	uint16_t signalled_used; /* used_idx when the driver was last considered for an interrupt */
 };
+
+/* The event-index test of virtio 1.2 §2.7.10 (vring_need_event): true
+ * when moving an index from old to new_idx passes `event`, i.e. event is
+ * in [old, new_idx) counted modulo 2^16, so it holds across wrap-around.
+ * Nothing is passed when old == new_idx. */
+static inline bool virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
 
 /* One guest buffer of a validated chain: host pointer and length, already
  * known to lie inside guest RAM. */
@@ -77,7 +88,13 @@ const char *vq_error_name(int err);
  * Returns 0 or -EINVAL. */
 int virtq_check_config(const struct virtq *q, const struct guest_mem *gm);
 
-/* Takes the next available chain, validates all of it and fills c. */
+/* Takes the next available chain, validates all of it and fills c. With
+ * event_idx, a queue found empty first publishes avail_event = the next
+ * index the device will take (the driver notifies when it passes it),
+ * then looks again, so a buffer made available in between is not left
+ * waiting for a notification the driver chose not to send. While chains
+ * are being taken avail_event is left behind and the driver, seeing the
+ * device busy, need not notify (§2.7.10). */
 int virtq_pop(struct virtq *q, const struct guest_mem *gm, bool indirect_ok, enum vq_dir dir,
 	      struct vq_chain *c);
 
@@ -85,8 +102,11 @@ int virtq_pop(struct virtq *q, const struct guest_mem *gm, bool indirect_ok, enu
  * VQ_E_RING. */
 int virtq_push(struct virtq *q, const struct guest_mem *gm, uint16_t head, uint32_t len);
 
-/* True unless the driver asked for no interrupt (VIRTQ_AVAIL_F_NO_INTERRUPT). */
-bool virtq_should_notify(const struct virtq *q, const struct guest_mem *gm);
+/* Whether the driver wants an interrupt for what was pushed since the
+ * last call: with event_idx, when used_idx has passed the driver's
+ * used_event since then; otherwise unless the driver set
+ * VIRTQ_AVAIL_F_NO_INTERRUPT. */
+bool virtq_should_notify(struct virtq *q, const struct guest_mem *gm);
 
 /* Copies up to len bytes into the chain's writable buffers, starting
  * `skip` bytes in; returns how many were copied. */

@@ -33,17 +33,19 @@ static void rng_process(struct virtio_mmio *t, void *dev)
 	uint8_t buf[RNG_CHUNK];
 
 	for (;;) {
-		uint64_t now = monotonic_ns(), allowed, want, done = 0;
+		uint64_t now, allowed, want, done = 0;
 		struct vq_chain *c;
 
+		if (!virtio_mmio_pop(t, 0, VQ_DIR_WRITE_ONLY, &c))
+			return;
+		now = monotonic_ns();
 		if (tb_available(&r->ops, now) == 0 || tb_available(&r->bytes, now) == 0) {
 			uint64_t a = tb_wait_ns(&r->ops, 1, now), b = tb_wait_ns(&r->bytes, 1, now);
 
-			virtio_mmio_retry_after(t, a > b ? a : b);
+			/* The request waits in the ring until there are tokens. */
+			virtio_mmio_throttle(t, 0, a > b ? a : b);
 			return;
 		}
-		if (!virtio_mmio_pop(t, 0, VQ_DIR_WRITE_ONLY, &c))
-			return;
 		(void)tb_consume(&r->ops, 1, now);
 		allowed = tb_available(&r->bytes, now);
 		want = c->writable_bytes < RNG_MAX_REQ ? c->writable_bytes : RNG_MAX_REQ;

@@ -15,6 +15,7 @@
 
 /* Transport-independent feature bits (§6). */
 #define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX     29
 #define VIRTIO_F_VERSION_1     32
 
 /* Device ids (§5). */

@@ -12,8 +12,9 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 
-# action  name                  syscall the supervisor must name
-while read -r action name syscall; do
+# action  name                  syscall the supervisor must name [and the ioctl request]
+while read -r action name syscall request; do
+	[ -n "$request" ] && syscall="$syscall $request (syscall"
 	"$KFV" run --kernel "$GUESTS/exitloop.elf" --debug-exit --cmdline "n=20000" \
 		>"$TEST_TMP/beside.out" 2>"$TEST_TMP/beside.err" </dev/null &
 	beside=$!
@@ -34,8 +35,17 @@ done <<'LIST'
 7 mount mount
 8 other-vm-memory openat
 9 fork clone
+10 new-memory-slot ioctl KVM_SET_USER_MEMORY_REGION
+11 new-vcpu ioctl KVM_CREATE_VCPU
 LIST
 
 TIMEOUT=60 run "$KFV_TEST" run --no-sandbox --kernel "$GUESTS/attack-escape.elf" --debug-exit --cmdline "action=5"
 check "escape: never attempted unjailed" "want the refusal and the guest going on" \
 	eval 'printf %s "$ERR" | grep -q "compromise simulation refused" && printf %s "$OUT" | grep -q survived'
+
+# Unjailed, the frozen configuration is the VMM's own answer: -EPERM.
+for spec in "10 vm_set_memory_slot()" "11 vcpu_init()"; do
+	TIMEOUT=60 run "$KFV_TEST" run --no-sandbox --kernel "$GUESTS/attack-escape.elf" --debug-exit --cmdline "action=${spec%% *}"
+	check "escape ${spec%% *}, unjailed: ${spec#* } refuses after boot" "want EPERM from ${spec#* } and the guest going on" \
+		eval 'printf %s "$ERR" | grep -qF "unjailed: ${spec#* } after boot: Operation not permitted" && printf %s "$OUT" | grep -q survived'
+done

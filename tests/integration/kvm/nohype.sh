@@ -70,6 +70,100 @@ else
 		eval '[ "$RC" = 0 ] && printf %s "$OUT" | grep -q "hello: 1 cpus online"'
 fi
 
+# The cpuset (docs/jail.md): the jailed VMM's cgroup confines all its
+# threads to the dedicated CPUs plus the CPUs its other threads keep (the
+# supervisor's affinity). --dedicated-cpus without --nohype: HLT exits stay
+# on, which the nested box survives with a pinned vCPU.
+expand() { # CPU list ("0-2,5" or "0,1,2,5") -> "0,1,2,5"
+	printf '%s\n' "$1" | tr ',' '\n' | awk -F- 'NF == 2 { for (i = $1; i <= $2; i++) print i; next } $1 != "" { print $1 }' |
+		sort -n | paste -sd, -
+}
+vmm_of() { # SUPERVISOR-PID: the VMM child, once it is locked down
+	local i pid
+	for i in $(seq 1 150); do
+		pid=$(pgrep -P "$1" | head -n1)
+		if [ -n "$pid" ] && grep -q '^Seccomp:[[:space:]]*2' "/proc/$pid/status" 2>/dev/null; then
+			echo "$pid"
+			return
+		fi
+		sleep 0.2
+	done
+}
+cpuset_file() { # VMM-PID: the effective-CPUs file of its cpuset, if it has one
+	local p root
+	p=$(sed -n 's/^[0-9]*:\([^:]*,\)\{0,1\}cpuset\(,[^:]*\)\{0,1\}:\(.*\)/\3/p' "/proc/$1/cgroup")
+	if [ -n "$p" ] && [ -e "/sys/fs/cgroup/cpuset$p/cpuset.effective_cpus" ]; then
+		echo "/sys/fs/cgroup/cpuset$p/cpuset.effective_cpus"
+		return
+	fi
+	p=$(sed -n 's/^0::\(.*\)/\1/p' "/proc/$1/cgroup")
+	for root in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+		if [ -n "$p" ] && [ -e "$root$p/cpuset.cpus.effective" ]; then
+			echo "$root$p/cpuset.cpus.effective"
+			return
+		fi
+	done
+}
+allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$1"; }
+threads_within() { # WANT LIST...: every LIST inside WANT, and a vCPU found
+	local want=$1 c
+	shift
+	for c in "$@"; do
+		[ -z "$(comm -23 <(expand "$c" | tr , '\n' | sort) <(expand "$want" | tr , '\n' | sort))" ] || return 1
+	done
+	[ "$vcpus" -ge 1 ]
+}
+# cpuset_case NAME WANT-CPUSET [taskset CPU-LIST]: runs a pinned jailed VM
+# and checks its cpuset and threads from outside.
+cpuset_case() {
+	local name=$1 want=$2 vmm sup file threads vcpus t
+	shift 2
+	"$@" "$KFV" run --kernel "$GUESTS/exitloop.elf" --debug-exit --cmdline "n=200000000" --dedicated-cpus "$last" \
+		>"$TEST_TMP/cs.out" 2>"$TEST_TMP/cs.err" </dev/null &
+	sup=$!
+	vmm=$(vmm_of "$sup")
+	RC=0 OUT="" ERR=$(cat "$TEST_TMP/cs.err")
+	if [ -z "$vmm" ]; then
+		not_ok "cpuset ($name)" "no locked-down VMM"
+	else
+		file=$(cpuset_file "$vmm")
+		threads="" vcpus=0
+		for t in /proc/"$vmm"/task/*/status; do
+			threads="$threads $(allowed "$t")"
+			[ "$(allowed "$t")" = "$last" ] && vcpus=$((vcpus + 1))
+		done
+		if [ -z "$file" ]; then
+			skip "cpuset ($name)" "no cpuset controller here ($(sed -n 1,3p "/proc/$vmm/cgroup" | tr '\n' ' '))"
+		else
+			ERR="cpuset $(cat "$file"), threads:$threads"
+			check "cpuset ($name): the VMM's cgroup holds CPUs $want" "want the cpuset to be $want" \
+				eval '[ "$(expand "$(cat "$file")")" = "$(expand "$want")" ]'
+			check "cpuset ($name): every thread within it, the vCPU on CPU $last" \
+				"want each thread's CPUs inside $want and one thread on $last alone" \
+				threads_within "$want" $threads
+		fi
+	fi
+	kill -TERM "$sup" 2>/dev/null
+	wait "$sup"
+	RC=$? OUT=$(cat "$TEST_TMP/cs.out") ERR=$(cat "$TEST_TMP/cs.err")
+	check "cpuset ($name): the pinned VM ran and stopped on SIGTERM" "want 84, no cpuset left" \
+		eval '[ "$RC" = 84 ] && { [ -z "$file" ] || [ ! -e "$file" ]; }'
+}
+if [ "$(id -u)" != 0 ]; then
+	skip "cpuset" "the jail needs root"
+else
+	last=$(($(nproc) - 1))
+	mine=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
+	# Dedicated CPU plus the supervisor's CPUs: here, every CPU of ours.
+	cpuset_case "dedicated $last, kfv on $mine" "$mine"
+	if [ "$last" -ge 1 ] && command -v taskset >/dev/null; then
+		# kfv started on CPU $last alone: the cpuset is that CPU, not the host's.
+		cpuset_case "dedicated $last, kfv on $last" "$last" taskset -c "$last"
+	else
+		skip "cpuset (kfv on one CPU)" "needs two CPUs and taskset"
+	fi
+fi
+
 run "$KFV" run --kernel "$GUESTS/hello.elf" --debug-exit --cpus 2 --dedicated-cpus 0
 check "--dedicated-cpus shorter than --cpus" "want status 64 and one line" \
 	eval '[ "$RC" = 64 ] && [ "$(line_count "$ERR")" = 1 ] && printf %s "$ERR" | grep -q "1 CPUs listed for 2 vCPUs"'

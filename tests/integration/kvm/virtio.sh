@@ -2,8 +2,10 @@
 # virtio-mmio devices on KVM: virtio-rng serves entropy; every attack-desc-*
 # guest ends with the VMM alive, its bad chain refused and counted on the
 # device's summary line (also under ASan+UBSan); virtio-blk writes, flushes
-# and reads back, a read-only disk refuses writes, rate-limited requests
-# wait and pass, and a locked image cannot be opened by a second VM.
+# and reads back, discards and writes zeroes (zeros in the image), a
+# read-only disk refuses writes of every kind, rate-limited requests wait
+# and pass, and a locked image cannot be opened by a second VM; rng and blk
+# again with VIRTIO_F_EVENT_IDX negotiated.
 cd "$(dirname "$0")/../../.." || exit 1
 . tests/lib.sh
 
@@ -12,6 +14,10 @@ summary_line() { printf '%s\n' "$ERR" | grep "^kfv: $1 at "; }
 run "$KFV" run --kernel "$GUESTS/virtio-rng.elf" --rng --debug-exit
 check "virtio-rng.elf" "want status 0, the report line and bytes counted on the device" \
 	eval '[ "$RC" = 0 ] && printf %s "$OUT" | grep -q "guest-report: [0-9]* passed, 0 failed" && summary_line virtio-rng | grep -q " 12352 bytes, .* 0 chains refused"'
+
+run "$KFV" run --kernel "$GUESTS/virtio-rng.elf" --rng --debug-exit --cmdline event_idx
+check "virtio-rng.elf with EVENT_IDX" "want status 0, the report line, the event index negotiated" \
+	eval '[ "$RC" = 0 ] && printf %s "$OUT" | grep -q "passed, 0 failed" && printf %s "$OUT" | grep -q ", event index" && summary_line virtio-rng | grep -q " 12352 bytes, .* 0 chains refused"'
 
 run "$KFV" run --kernel "$GUESTS/virtio-rng.elf" --rng --rng-rate 2048,0,100 --debug-exit
 check "virtio-rng.elf rate-limited" "want status 0, fewer bytes than asked and the bucket throttling at least once" \
@@ -50,10 +56,19 @@ check "virtio-blk.elf: write, flush, read back" "want status 0, the id echoed, a
 pattern=$(python3 -c "import sys; sys.stdout.write(bytes((i*7+5*13+(i>>9))&255 for i in range(4096)).hex())")
 got=$(python3 -c "f=open('$img','rb'); f.seek(16*512); print(f.read(4096).hex())")
 check "virtio-blk: data on the image" "want the guest's pattern at sector 16" eval '[ "$pattern" = "$got" ]'
+zeroed=$(python3 -c "f=open('$img','rb'); d=f.read(); print(all(b == 0 for s in (25, 26, 29) for b in d[s*512:(s+1)*512]))")
+check "virtio-blk: discard and write zeroes" "want the guest's zeroes read back and sectors 25, 26 and 29 zero in the image" \
+	eval 'printf %s "$OUT" | grep -q "write zeroes read back as zeros (0 bytes off)" && [ "$zeroed" = True ] &&
+	      summary_line virtio-blk | grep -q " 0 denied, 0 agent resets"'
+printf '%s\n' "$ERR" | grep "^kfv: virtio-blk" | sed 's/^/# /'
+
+run "$KFV_ASAN" run --kernel "$GUESTS/virtio-blk.elf" --disk "$img" --debug-exit --cmdline "sector=40 event_idx"
+check "virtio-blk.elf with EVENT_IDX (ASan+UBSan)" "want status 0, every check passed, the event index negotiated" \
+	eval '[ "$RC" = 0 ] && printf %s "$OUT" | grep -q "passed, 0 failed" && printf %s "$OUT" | grep -q ", event index"'
 
 cp "$img" "$img.before"
 run "$KFV" run --kernel "$GUESTS/virtio-blk.elf" --disk "$img,ro" --debug-exit --cmdline "ro sector=24"
-check "virtio-blk.elf read-only" "want status 0 (writes refused with IOERR) and the image unchanged" \
+check "virtio-blk.elf read-only" "want status 0 (writes, discards, writes of zeroes refused with IOERR) and the image unchanged" \
 	eval '[ "$RC" = 0 ] && cmp -s "$img" "$img.before"'
 
 run "$KFV_ASAN" run --kernel "$GUESTS/virtio-blk.elf" --disk "$img" --debug-exit

@@ -1,0 +1,196 @@
+/* port-fuzz: the self-defense loop's port scanner. Touches every I/O port
+ * 0-0xffff from ring 3: reads of 1, 2 and 4 bytes, then writes of 0 (byte),
+ * 0xff (word), 0x55 (dword) and 0xaa (byte), and with values=N N more byte
+ * values spread over 0-0xff. Then it waits settle_ms= so an orchestrator
+ * can answer the scan (by denying the port bus: reads of the VMM's own
+ * devices then return all-ones) and probes two ports:
+ *
+ *   port-fuzz: round 1: 65536 ports, 458712 accesses, 196400 byte reads all-ones, 16020 ms
+ *   port-fuzz: after: i8042 status 0xff (all-ones), pit status 0x34 (answers)
+ *   guest-report: N passed, M failed
+ *
+ * The i8042 is one of kfv's own port devices, the PIT lives in the kernel
+ * (KVM_CREATE_PIT2), so a denied port bus turns the first to all-ones and
+ * leaves the second alone. A deny is the expected answer, never a failure:
+ * the guest exits 0 when its sweeps completed.
+ *
+ * Never touched, at any width (an access's whole span is checked): the
+ * debug-exit port (0xf4-0xf7), the compromise-simulation port (0xf8), the
+ * POST-code port (0x80) and COM1 (0x3f8-0x3ff). Never written, so the scan
+ * cannot end the run by resetting the machine: 0x92 (fast reset), 0xcf9
+ * (reset control), and the i8042 command port 0x64 with 0xf0-0xff (pulse
+ * output lines; 0xfe is the CPU reset).
+ *
+ * Options: step=N (every Nth port, default 1), rounds=N (sweeps, default 1),
+ * values=N (extra write values, 0-256, default 0), settle_ms=MS (default
+ * 2000). */
+#include "runtime/guest.h"
+#include "runtime/tsc.h"
+
+#define I8042_STATUS  0x64
+#define PIT_CH0       0x40
+#define PIT_CMD       0x43
+/* PIT control word: counter 0, lobyte/hibyte, mode 2, binary. */
+#define PIT_MODE2_CH0 0x34
+/* Read-back command: latch the status (not the count) of counter 0. */
+#define PIT_READBACK_STATUS_CH0 0xe2
+
+struct span {
+	uint16_t first, last;
+};
+
+/* Never read or written (see the comment at the top). */
+static const struct span untouched[] = {
+	{ 0x80, 0x80 }, { 0xf4, 0xf8 }, { 0x3f8, 0x3ff },
+};
+
+static uint64_t step = 1, rounds = 1, nvalues, settle_ms = 2000;
+static uint64_t accesses, all_ones, skipped;
+
+static bool overlaps_untouched(uint32_t port, unsigned width)
+{
+	uint32_t last = port + width - 1;
+
+	for (unsigned i = 0; i < sizeof(untouched) / sizeof(untouched[0]); i++)
+		if (port <= untouched[i].last && untouched[i].first <= last)
+			return true;
+	return false;
+}
+
+/* Writes that would reset the machine under some VMM. */
+static bool reset_write(uint32_t port, unsigned width, uint8_t v)
+{
+	uint32_t last = port + width - 1;
+
+	if ((port <= 0x92 && 0x92 <= last) || (port <= 0xcf9 && 0xcf9 <= last))
+		return true;
+	return port <= I8042_STATUS && I8042_STATUS <= last && v >= 0xf0;
+}
+
+static inline void outw(uint16_t port, uint16_t v)
+{
+	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint16_t inw(uint16_t port)
+{
+	uint16_t v;
+
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static void port_read(uint32_t p, unsigned width)
+{
+	if (p + width - 1 > 0xffff || overlaps_untouched(p, width)) {
+		skipped++;
+		return;
+	}
+	accesses++;
+	switch (width) {
+	case 1:
+		if (inb((uint16_t)p) == 0xff)
+			all_ones++;
+		break;
+	case 2: (void)inw((uint16_t)p); break;
+	default: (void)inl((uint16_t)p); break;
+	}
+}
+
+static void port_write(uint32_t p, unsigned width, uint8_t v)
+{
+	if (p + width - 1 > 0xffff || overlaps_untouched(p, width) || reset_write(p, width, v)) {
+		skipped++;
+		return;
+	}
+	accesses++;
+	switch (width) {
+	case 1: outb((uint16_t)p, v); break;
+	case 2: outw((uint16_t)p, (uint16_t)(v * 0x0101u)); break;
+	default: outl((uint16_t)p, v * 0x01010101u); break;
+	}
+}
+
+/* One sweep over the ports; runs in ring 3. Returns the ports visited. */
+static uint64_t sweep(uint64_t unused)
+{
+	static const struct {
+		uint8_t value;
+		unsigned width;
+	} fixed[] = { { 0x00, 1 }, { 0xff, 2 }, { 0x55, 4 }, { 0xaa, 1 } };
+	uint64_t ports = 0;
+
+	(void)unused;
+	for (uint32_t p = 0; p <= 0xffff; p += (uint32_t)step, ports++) {
+		port_read(p, 1);
+		port_read(p, 2);
+		port_read(p, 4);
+		for (unsigned i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+			port_write(p, fixed[i].width, fixed[i].value);
+		for (uint64_t i = 0; i < nvalues; i++)
+			port_write(p, 1, (uint8_t)(i * 256 / nvalues));
+	}
+	return ports;
+}
+
+/* Programs PIT counter 0 and reads its status back: a PIT that answers
+ * reports the mode just written in the low six bits. */
+static uint8_t pit_status(void)
+{
+	outb(PIT_CMD, PIT_MODE2_CH0);
+	outb(PIT_CH0, 0x00);
+	outb(PIT_CH0, 0x10);
+	outb(PIT_CMD, PIT_READBACK_STATUS_CH0);
+	return inb(PIT_CH0);
+}
+
+/* Ring 3: waiting in ring 0 would be emulated, instruction by instruction,
+ * on hosts that run guest ring 0 in software. */
+static uint64_t settle(uint64_t ms)
+{
+	tsc_delay_ms(ms);
+	return 0;
+}
+
+static int parse(const char *key, uint64_t def, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (cmdline_get_u64(boot_info.cmdline, key, def, out) < 0 || *out < min || *out > max) {
+		printf("port-fuzz: bad %s= on the command line\n", key);
+		return -1;
+	}
+	return 0;
+}
+
+int guest_main(void)
+{
+	uint64_t ports = 0, start, ms;
+	uint8_t i8042, pit;
+
+	if (parse("step", 1, 1, 0xffff, &step) || parse("rounds", 1, 1, 1000, &rounds) ||
+	    parse("values", 0, 0, 256, &nvalues) || parse("settle_ms", 2000, 0, 600000, &settle_ms))
+		return GUEST_EXIT_BAD_BOOT;
+	if (!tsc_calibrate(LAPIC_DEFAULT_BASE)) {
+		printf("port-fuzz: cannot calibrate the TSC against the LAPIC clock\n");
+		return GUEST_EXIT_FAIL;
+	}
+	printf("port-fuzz: tsc %lu kHz, step %lu, rounds %lu, %lu extra values, settle %lu ms\n",
+	       tsc_hz() / 1000, step, rounds, nvalues, settle_ms);
+	for (uint64_t r = 1; r <= rounds; r++) {
+		uint64_t a0 = accesses, o0 = all_ones;
+
+		start = rdtsc();
+		ports = user_run(sweep, 0);
+		ms = tsc_to_ns(rdtsc() - start) / 1000000;
+		printf("port-fuzz: round %lu: %lu ports, %lu accesses, %lu byte reads all-ones, %lu ms\n", r, ports,
+		       accesses - a0, all_ones - o0, ms);
+	}
+	printf("port-fuzz: %lu accesses in all, %lu skipped; settling %lu ms\n", accesses, skipped, settle_ms);
+	user_run(settle, settle_ms);
+	i8042 = inb(I8042_STATUS);
+	pit = pit_status();
+	printf("port-fuzz: after: i8042 status 0x%02x (%s), pit status 0x%02x (%s)\n", i8042,
+	       i8042 == 0xff ? "all-ones" : "answers", pit, pit == 0xff ? "all-ones" : "answers");
+	GUEST_CHECK(ports == (0x10000 + step - 1) / step);
+	GUEST_CHECK(accesses > 0);
+	GUEST_DONE();
+}
