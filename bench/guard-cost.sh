@@ -38,7 +38,8 @@ jail=--jail
 # gt ARGS...: runs guard-target, output in OUT
 gt() { OUT=$("$GT" $jail --period $period "$@" 2>/dev/null); }
 stat_of() { printf '%s\n' "$OUT" | grep ' guard stats ' | tail -n 1 | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
-at() { printf '%s\n' "$OUT" | awk -v k="$1" -v c="$2" '$2 == k && ($3 == c || $4 == c) { sub("t=", "", $1); print $1; exit }'; }
+# at action NAME | at alarm CHECK: ms of the first such line
+at() { printf '%s\n' "$OUT" | awk -v k="$1" -v c="$2" '($2 == k && $3 == c) || ($2 == "guard" && $3 == k && $4 == c) { sub("t=", "", $1); print $1; exit }'; }
 
 # --- 1. guard CPU per check ---------------------------------------------
 gt --duration $((secs * 1000))

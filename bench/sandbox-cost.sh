@@ -123,59 +123,90 @@ echo "  the same from the runs of (1), exittime.elf: first line jailed $(ms "$(m
      "--no-sandbox $(ms "$(median "${nosb_firsts[@]}")") ms; the jail adds $(ms "$(( $(median "${jail_firsts[@]}") - $(median "${nosb_firsts[@]}") ))") ms"
 
 # --- 3. where the set-up goes ------------------------------------------------
-# Marks, all kernel timestamps of system-call tracepoints:
-#   t0  the supervisor's execve returns
-#   t1  the supervisor's unshare(CLONE_NEWPID), just before it forks the VMM
-#   t2  the VMM's unshare(... CLONE_NEWNET ...): jail_enter() begins (before
-#       it: fork, cgroup join, fd closing and the VM's own set-up, which
-#       --no-sandbox does too)
-#   t3  the VMM's first seccomp(): jail_enter() is done, libseccomp probes
-#   t4  the VMM's first seccomp(SECCOMP_SET_MODE_FILTER) with a filter: the
-#       allow-lists are built and the union installed
-#   t5  the VMM's exit_group, t6 the supervisor's (teardown between them)
-if [ "${KFV_BENCH_SANDBOX_TRACE:-1}" != 0 ]; then
-	line="  where it goes, one jailed hello.elf run under perf record (system-call tracepoints):"
-	data=$BENCH_TMP/sandbox-perf.data
-	events=syscalls:sys_exit_execve,syscalls:sys_enter_unshare,syscalls:sys_enter_seccomp,syscalls:sys_enter_exit_group
-	kfv_cmd jail "$hello" ""
-	if ! command -v perf >/dev/null; then
-		echo "$line skipped (no perf)"
-	elif ! perf record -q -o "$data" -e "$events" -- "${CMD[@]}" >"$BENCH_TMP/sandbox-perf.log" 2>&1; then
-		echo "$line skipped (perf record failed: $(grep -v '^kfv' "$BENCH_TMP/sandbox-perf.log" | head -n 1))"
-	else
-		# perf script -F pid,time,event,trace: "PID TIME: EVENT: ARGS"
-		marks=$(perf script -i "$data" -F pid,time,event,trace 2>/dev/null | awk '
-			function hex(s,  i, c, v) { # "0x1f," -> 31 (no strtonum in every awk)
-				sub(/^0x/, "", s); v = 0
-				for (i = 1; (c = index("0123456789abcdef", tolower(substr(s, i, 1)))) > 0; i++)
-					v = v * 16 + c - 1
-				return v
+# perf_marks jail|nosb: one hello.elf run under perf record; sets MARKS to
+# "A B C D E" in ms ("-" where the mode has no such step), from kernel
+# timestamps of system-call tracepoints:
+#   A  the supervisor's execve returning, to its fork of the VMM (the first
+#      clone() without CLONE_THREAD; jail_spawn() forks after
+#      unshare(CLONE_NEWPID))
+#   B  the fork to the VMM's unshare(... CLONE_NEWNET ...), where
+#      jail_enter() begins: the VMM's start and the VM's set-up
+#   C  that unshare to the VMM's first seccomp(): jail_enter()
+#   D  that seccomp() (libseccomp's probes, as it starts building) to the
+#      first SECCOMP_SET_MODE_FILTER with a filter: the allow-lists built
+#      and the first installed
+#   E  the VMM's exit_group to the supervisor's: reaping, stopping the
+#      guard, the jail's cleanup
+# Returns 1 (MARKS says why) when perf fails or a mark is missing.
+perf_marks() {
+	local data=$BENCH_TMP/sandbox-perf-$1.data
+	local events=syscalls:sys_exit_execve,syscalls:sys_enter_clone,syscalls:sys_enter_unshare
+	events+=,syscalls:sys_enter_seccomp,syscalls:sys_enter_exit_group
+	kfv_cmd "$1" "$hello" ""
+	if ! perf record -q -o "$data" -e "$events" -- "${CMD[@]}" >"$BENCH_TMP/sandbox-perf-$1.log" 2>&1; then
+		MARKS="perf record failed: $(grep -v '^kfv' "$BENCH_TMP/sandbox-perf-$1.log" | head -n 1)"
+		return 1
+	fi
+	# perf script -F pid,time,event,trace: "PID TIME: syscalls:EVENT: ARGS"
+	MARKS=$(perf script -i "$data" -F pid,time,event,trace 2>/dev/null | awk -v mode="$1" '
+		function hex(s,  i, c, v) { # "0x1f," -> 31 (no strtonum in every awk)
+			sub(/^0x/, "", s); v = 0
+			for (i = 1; i <= length(s); i++) {
+				c = index("0123456789abcdef", tolower(substr(s, i, 1)))
+				if (!c)
+					break
+				v = v * 16 + c - 1
 			}
-			function has(v, flag) { return int(v / flag) % 2 }
-			{ pid = $1; t = $2; sub(/:$/, "", t); ev = $3; sub(/:$/, "", ev) }
-			ev ~ /sys_exit_execve$/ && !sup { sup = pid; t0 = t; next }
-			!sup { next }
-			ev ~ /sys_enter_unshare$/ && pid == sup && !t1 && has(hex($NF), 536870912) { t1 = t; next }
-			pid == sup || !t1 { if (ev ~ /sys_enter_exit_group$/ && pid == sup) t6 = t; next }
-			!vmm { vmm = pid }
-			pid != vmm { next }
-			ev ~ /sys_enter_unshare$/ && !t2 && has(hex($NF), 1073741824) { t2 = t; next }
-			ev ~ /sys_enter_seccomp$/ && t2 && !t3 { t3 = t }
-			# "op: 0x00000001, flags: ..., uargs: 0x...": a filter, not a probe
-			ev ~ /sys_enter_seccomp$/ && t3 && !t4 && hex($5) == 1 && hex($NF) != 0 { t4 = t }
-			ev ~ /sys_enter_exit_group$/ { t5 = t }
-			END { if (t0 && t1 && t2 && t3 && t4 && t5 && t6)
-				printf "%.1f %.1f %.1f %.1f %.1f\n", (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3,
-					(t4 - t3) * 1e3, (t6 - t5) * 1e3 }')
-		if [ -z "$marks" ]; then
-			echo "$line skipped (the marks were not all found; has the jail's order of steps changed? see docs/bench.md)"
-		else
-			read -r pa pb pc pd pe <<<"$marks"
-			echo "$line supervisor before forking the VMM (validation, uid lease, root directory, cgroup) $pa ms;" \
-			     "VMM start and VM set-up, not jail cost $pb ms; jail_enter() $pc ms;" \
-			     "building the seccomp allow-lists and installing them $pd ms; after the VMM's exit (reaping, cleanup) $pe ms"
-			echo "  jail steps at start, summed: $(calc '%.1f' "$pa + $pc + $pd") ms (against $(ms "$setup") ms from the first-line times)"
-		fi
+			return v
+		}
+		function has(v, flag) { return int(v / flag) % 2 }
+		function ms(a, b) { return sprintf("%.1f", (b - a) * 1e3) }
+		{ pid = $1; t = $2; sub(/:$/, "", t); ev = $3; sub(/:$/, "", ev); sub(/^syscalls:/, "", ev) }
+		ev == "sys_exit_execve" && !sup { sup = pid; t0 = t; next }
+		!sup { next }
+		pid == sup {
+			# "clone_flags: 0x01200011, ...": 0x10000 is CLONE_THREAD
+			if (ev == "sys_enter_clone" && !tf && !has(hex($5), 65536))
+				tf = t
+			else if (ev == "sys_enter_exit_group")
+				t6 = t
+			next
+		}
+		# 0x40000000 is CLONE_NEWNET
+		ev == "sys_enter_unshare" && !vmm && has(hex($NF), 1073741824) { vmm = pid; t2 = t; next }
+		ev == "sys_enter_seccomp" && pid == vmm && !t3 { t3 = t }
+		# "op: 0x00000001, flags: ..., uargs: 0x...": a filter, not a probe
+		ev == "sys_enter_seccomp" && pid == vmm && !t4 && hex($5) == 1 && hex($NF) != 0 { t4 = t }
+		ev == "sys_enter_exit_group" && !t5 { t5 = t }
+		END {
+			if (!(t0 && tf && t5 && t6) || (mode == "jail" && !(t2 && t3 && t4)))
+				exit
+			if (mode == "jail")
+				print ms(t0, tf), ms(tf, t2), ms(t2, t3), ms(t3, t4), ms(t5, t6)
+			else
+				print ms(t0, tf), "-", "-", "-", ms(t5, t6)
+		}')
+	[ -n "$MARKS" ] && return 0
+	MARKS="the marks were not all found (has the order of the jail's steps changed? docs/bench.md)"
+	return 1
+}
+
+if [ "${KFV_BENCH_SANDBOX_TRACE:-1}" != 0 ]; then
+	head="$BENCH_NAME: (3) where the set-up goes: one run of each under perf record, system-call tracepoints"
+	if ! command -v perf >/dev/null; then
+		echo "$head: skipped (no perf)"
+	elif ! perf_marks jail || ! { read -r ja jb jc jd je <<<"$MARKS"; perf_marks nosb; }; then
+		echo "$head: skipped ($MARKS)"
+	else
+		read -r na _ _ _ ne <<<"$MARKS"
+		echo "$head"
+		echo "  supervisor, start to forking the VMM: jailed $ja ms, --no-sandbox $na ms" \
+		     "(the difference: the uid lease, the VM's root directory and cgroup)"
+		echo "  jailed VMM: its start and the VM's set-up (as unjailed) $jb ms; jail_enter() $jc ms;" \
+		     "building the seccomp allow-lists and installing the first $jd ms"
+		echo "  supervisor, the VMM's exit to its own: jailed $je ms, --no-sandbox $ne ms (reaping, the guard, the jail's cleanup)"
+		echo "  the jail's steps at start, summed: $(calc '%.1f' "$ja - $na + $jc + $jd") ms" \
+		     "(a single run of each; $(ms "$setup") ms from the first-line medians of (2))"
 	fi
 fi
 echo "$BENCH_NAME: $(calc '%.3f' "$qmed") (kfv jailed over kfv --no-sandbox, per-exit cost, guest-timed median, target <= $target; jail set-up $(ms "$setup") ms per VM)"

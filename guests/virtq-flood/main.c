@@ -9,7 +9,7 @@
  *   kind=avail avail.idx run ahead by more than the queue size: the queue
  *              itself is broken, so the device asks for a reset each time
  *
- * After each chain it waits up to answer_ms= (default 100) for the used
+ * After each chain it waits up to answer_ms= (default 250) for the used
  * ring, and looks at the device status every 64 chains and after every
  * wait that got no answer. When the device sets DEVICE_NEEDS_RESET (an
  * orchestrator's reset, or kind=avail) it prints
@@ -33,6 +33,7 @@
 
 #define QSIZE          8
 #define STATUS_EVERY   64
+#define DRAIN_MS       2000
 #define MARKER_PREFIX  "KFV-FORENSIC-MARKER-"
 #define MARKER_HEX_MAX 32
 
@@ -45,7 +46,7 @@ static char marker[sizeof(MARKER_PREFIX) + MARKER_HEX_MAX];
 static struct vdev dev;
 static struct vq q;
 static enum kind kind = KIND_MIX;
-static uint64_t seconds = 10, count, answer_ms = 100;
+static uint64_t seconds = 10, count, answer_ms = 250;
 static uint64_t sent, refused, answered, unanswered, resets;
 static bool broken; /* re-initialisation failed */
 
@@ -93,6 +94,21 @@ static int wait_answer(uint32_t *len)
 			return needs_reset() ? 0 : -1;
 		cpu_relax();
 	}
+}
+
+/* Waits up to DRAIN_MS for every chain still in flight. Returns 0 when
+ * the used ring caught up with the avail ring, -1 otherwise. */
+static int drain(void)
+{
+	uint64_t start = rdtsc();
+
+	while ((uint16_t)(q.used[0] >> 16) != q.avail_idx) {
+		if (rdtsc() - start > tsc_ticks_ms(DRAIN_MS))
+			return -1;
+		cpu_relax();
+	}
+	q.last_used = q.avail_idx;
+	return 0;
 }
 
 static int reinit(void)
@@ -192,7 +208,7 @@ int guest_main(void)
 {
 	if (cmdline_get_u64(boot_info.cmdline, "seconds", 10, &seconds) < 0 || seconds > 3600 ||
 	    cmdline_get_u64(boot_info.cmdline, "count", 0, &count) < 0 ||
-	    cmdline_get_u64(boot_info.cmdline, "answer_ms", 100, &answer_ms) < 0 || answer_ms == 0 ||
+	    cmdline_get_u64(boot_info.cmdline, "answer_ms", 250, &answer_ms) < 0 || answer_ms == 0 ||
 	    answer_ms > 60000 || parse_kind() || set_marker()) {
 		printf("virtq-flood: bad seconds=, count=, answer_ms=, kind= or marker= on the command line\n");
 		return GUEST_EXIT_BAD_BOOT;
@@ -207,9 +223,14 @@ int guest_main(void)
 	user_run(flood, 0);
 	GUEST_CHECK(!broken);
 	GUEST_CHECK(sent > 0);
-	/* The device survived when it still serves a proper request. */
-	if (!broken && needs_reset() && reinit() == 0)
-		resets++;
+	/* The device survived when it still serves a proper request: first
+	 * collect the answers that came too late, or start afresh. */
+	if (!broken && (drain() || needs_reset())) {
+		if (reinit() == 0)
+			resets++;
+		else
+			broken = true;
+	}
 	GUEST_CHECK(!broken && virtio_rng_read(&q, buf, 64) == 64);
 	printf("virtq-flood: done: %lu chains, %lu resets\n", sent, resets);
 	GUEST_DONE();

@@ -116,6 +116,14 @@ static pid_t spawn_unjailed(struct vmm_child *child)
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		const struct run_lockdown *l = &child->lock;
+		long max = sysconf(_SC_OPEN_MAX);
+
+		/* Only what a jailed VMM would keep (the events file, the
+		 * policy and the guard's fds are the supervisor's). */
+		for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+			if (fd != l->report_fd && fd != l->guest_memfd && fd != l->ctl_fd && fd != l->guard_fd)
+				close(fd);
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 			_exit(KFV_EXIT_OS_ERROR);
 		_exit(vmm_main(child) & 0xff);
@@ -232,6 +240,13 @@ static int run_once(struct run_state *rs, struct run_error *err)
 		cfg.vm_id = vm_id;
 		cfg.guest_memory_bytes = o->memory;
 		cfg.ncpus = o->cpus;
+		/* --dedicated-cpus: a cpuset of those CPUs plus the ones kfv's other threads keep (docs/jail.md) */
+		unsigned vmm_cpus[CPU_SETSIZE];
+		int nvmm_cpus = o->ndedicated ? jail_cpuset_for_dedicated(o->dedicated, o->ndedicated, vmm_cpus,
+									   CPU_SETSIZE)
+					      : 0;
+		cfg.cpuset = nvmm_cpus > 0 ? vmm_cpus : NULL;
+		cfg.ncpuset = nvmm_cpus > 0 ? (unsigned)nvmm_cpus : 0;
 		cfg.max_fds = 64 + 2 * o->cpus; /* vCPU fds and their run mappings' neighbours */
 		/* A host that cannot give a cgroup or the memlock limit still gets
 		 * the rest of the jail; what is missing is printed in the summary. */

@@ -34,10 +34,13 @@ static void done(struct ho *ho, const struct policy_decision *d, enum policy_act
 	struct event ev = { .kind = EV_POLICY_ACTION, .severity = SEV_WARNING, .count = 1 };
 	va_list ap;
 
-	ho->actions[a]++;
 	snprintf(ev.vm, sizeof(ev.vm), "%s", ho->cfg.vm);
 	snprintf(ev.resource, sizeof(ev.resource), "%s", d->resource);
-	snprintf(ev.action, sizeof(ev.action), "%s", policy_action_name(a));
+	/* A refused action is on record, but not as taken. */
+	if (a != ACT_COUNT) {
+		ho->actions[a]++;
+		snprintf(ev.action, sizeof(ev.action), "%s", policy_action_name(a));
+	}
 	va_start(ap, fmt);
 	vsnprintf(ev.detail, sizeof(ev.detail), fmt, ap);
 	va_end(ap);
@@ -219,11 +222,12 @@ static void execute_one(struct ho *ho, const struct policy_decision *d, enum pol
 		break;
 	case ACT_RESTART:
 		if (ho->quarantined) {
-			done(ho, d, a, "rule %s: refused: the VM is quarantined", d->rule);
+			done(ho, d, ACT_COUNT, "rule %s: restart refused: the VM is quarantined", d->rule);
 			break;
 		}
 		if (ho->restarts >= ps->restart_budget) {
-			done(ho, d, a, "rule %s: refused: restart budget of %u used", d->rule, ps->restart_budget);
+			done(ho, d, ACT_COUNT, "rule %s: restart refused: restart budget of %u used", d->rule,
+			     ps->restart_budget);
 			break;
 		}
 		ho->restart_requested = true;

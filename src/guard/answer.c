@@ -51,16 +51,11 @@ static void hash_region(crypto_generichash_state *st, const uint8_t *p, uint64_t
 	}
 }
 
-void guard_answer(const uint8_t key[GUARD_KEY_BYTES], const uint8_t nonce[GUARD_NONCE_BYTES],
-		  const struct guard_image *img, const uint8_t digest[GUARD_DIGEST_BYTES], uint32_t seccomp_mode,
-		  uint8_t mac[GUARD_MAC_BYTES])
+void guard_code_hash(const struct guard_image *img, uint8_t hash[GUARD_MAC_BYTES])
 {
-	static const char domain[] = "kfv-guard-answer-v1";
 	crypto_generichash_state st;
 
-	crypto_generichash_init(&st, key, GUARD_KEY_BYTES, GUARD_MAC_BYTES);
-	crypto_generichash_update(&st, (const uint8_t *)domain, sizeof(domain));
-	crypto_generichash_update(&st, nonce, GUARD_NONCE_BYTES);
+	crypto_generichash_init(&st, NULL, 0, GUARD_MAC_BYTES);
 	/* Addresses and sizes too: moving bytes between segments changes it. */
 	put_le64(&st, img->n);
 	for (unsigned i = 0; i < img->n; i++) {
@@ -68,10 +63,34 @@ void guard_answer(const uint8_t key[GUARD_KEY_BYTES], const uint8_t nonce[GUARD_
 		put_le64(&st, img->seg[i].size);
 		hash_region(&st, img->seg[i].data, img->seg[i].size);
 	}
+	crypto_generichash_final(&st, hash, GUARD_MAC_BYTES);
+}
+
+void guard_answer_from_hash(const uint8_t key[GUARD_KEY_BYTES], const uint8_t nonce[GUARD_NONCE_BYTES],
+			    const uint8_t code_hash[GUARD_MAC_BYTES], const uint8_t digest[GUARD_DIGEST_BYTES],
+			    uint32_t seccomp_mode, uint8_t mac[GUARD_MAC_BYTES])
+{
+	static const char domain[] = "kfv-guard-answer-v1";
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, key, GUARD_KEY_BYTES, GUARD_MAC_BYTES);
+	crypto_generichash_update(&st, (const uint8_t *)domain, sizeof(domain));
+	crypto_generichash_update(&st, nonce, GUARD_NONCE_BYTES);
+	crypto_generichash_update(&st, code_hash, GUARD_MAC_BYTES);
 	crypto_generichash_update(&st, digest, GUARD_DIGEST_BYTES);
 	put_le64(&st, seccomp_mode);
 	crypto_generichash_final(&st, mac, GUARD_MAC_BYTES);
 	sodium_memzero(&st, sizeof(st));
+}
+
+void guard_answer(const uint8_t key[GUARD_KEY_BYTES], const uint8_t nonce[GUARD_NONCE_BYTES],
+		  const struct guard_image *img, const uint8_t digest[GUARD_DIGEST_BYTES], uint32_t seccomp_mode,
+		  uint8_t mac[GUARD_MAC_BYTES])
+{
+	uint8_t h[GUARD_MAC_BYTES];
+
+	guard_code_hash(img, h);
+	guard_answer_from_hash(key, nonce, h, digest, seccomp_mode, mac);
 }
 
 static int read_exact(int fd, void *buf, size_t len, uint64_t off)

@@ -1,10 +1,10 @@
 /* The challenge protocol between the guard and the VMM's responder, and the
  * answer both sides compute: a keyed BLAKE2b (libsodium's
- * crypto_generichash) over the nonce, the non-writable PT_LOAD segments of
- * the main executable (its code and read-only data), the configuration
- * digest and the seccomp mode. The responder hashes those segments as they
- * are in its memory; the guard hashes the same segments read from the
- * binary on disk. A PIE built with -fPIE has no text relocations, so the two
+ * crypto_generichash) over the nonce, the hash of the non-writable PT_LOAD
+ * segments of the main executable (its code and read-only data), the
+ * configuration digest and the seccomp mode. The responder hashes those
+ * segments as they are in its memory, for every answer; the guard hashes
+ * the same segments read from the binary on disk, once. A PIE built with -fPIE has no text relocations, so the two
  * are equal byte for byte until someone changes the VMM's code (a unit test
  * checks that assumption on the real binary). */
 #ifndef KFV_GUARD_ANSWER_H
@@ -48,8 +48,17 @@ struct guard_image {
 	int pie;        /* ET_DYN: loaded at a base chosen at run time */
 };
 
-/* The answer to one challenge. No syscall, no allocation: the responder
- * runs it under a seccomp filter that allows neither. */
+/* BLAKE2b-256 of the segments (addresses, sizes and bytes). */
+void guard_code_hash(const struct guard_image *img, uint8_t hash[GUARD_MAC_BYTES]);
+
+/* The answer from a code hash already computed (the guard's side). */
+void guard_answer_from_hash(const uint8_t key[GUARD_KEY_BYTES], const uint8_t nonce[GUARD_NONCE_BYTES],
+			    const uint8_t code_hash[GUARD_MAC_BYTES], const uint8_t digest[GUARD_DIGEST_BYTES],
+			    uint32_t seccomp_mode, uint8_t mac[GUARD_MAC_BYTES]);
+
+/* The answer to one challenge, hashing img now (the responder's side). No
+ * syscall, no allocation: the responder runs it under a seccomp filter
+ * that allows neither. */
 void guard_answer(const uint8_t key[GUARD_KEY_BYTES], const uint8_t nonce[GUARD_NONCE_BYTES],
 		  const struct guard_image *img, const uint8_t digest[GUARD_DIGEST_BYTES], uint32_t seccomp_mode,
 		  uint8_t mac[GUARD_MAC_BYTES]);

@@ -75,6 +75,23 @@ void vec_free(struct vec *v)
 	v->n = v->cap = 0;
 }
 
+void guard_random(struct guard *g, void *buf, size_t len)
+{
+	uint8_t nonce[crypto_stream_chacha20_NONCEBYTES] = { 0 };
+
+	memcpy(nonce, &g->rng_ctr, sizeof(g->rng_ctr) < sizeof(nonce) ? sizeof(g->rng_ctr) : sizeof(nonce));
+	g->rng_ctr++;
+	crypto_stream_chacha20(buf, len, nonce, g->rng_key);
+}
+
+uint32_t guard_random_below(struct guard *g, uint32_t n)
+{
+	uint64_t r;
+
+	guard_random(g, &r, sizeof(r));
+	return n ? (uint32_t)(r % n) : 0; /* 64 random bits: the bias is negligible */
+}
+
 uint64_t guard_now_ms(void)
 {
 	struct timespec ts;
@@ -260,9 +277,12 @@ static void guard_child(const struct guard_config *cfg, pid_t supervisor)
 	keep[1] = cfg->chan_fd;
 	keep[2] = exe;
 	close_others(keep, 3);
+	randombytes_buf(g.rng_key, sizeof(g.rng_key));
 	ret = exe < 0 ? -errno : guard_image_load(exe, &g.img);
-	if (!ret)
+	if (!ret) {
+		guard_code_hash(&g.img, g.code_hash); /* the file does not change: once */
 		ret = env_open(&g);
+	}
 	if (!ret)
 		ret = drop_privileges(cfg);
 	if (ret || getppid() != supervisor) {

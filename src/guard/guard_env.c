@@ -14,7 +14,7 @@
 /* The environment checks: what the guard reads of the VMM through /proc,
  * without asking it. */
 
-#define CODE_CHUNK (64u << 10)
+#define CODE_CHUNK (256u << 10)
 #define LIB_BYTES_PER_CHECK (256u << 10) /* the libraries' code is walked round-robin */
 
 static const char *const ns_names[NS_COUNT] = {
@@ -22,10 +22,11 @@ static const char *const ns_names[NS_COUNT] = {
 	[NS_UTS] = "uts", [NS_CGROUP] = "cgroup", [NS_USER] = "user",
 };
 
-ssize_t gbuf_read_fd(struct gbuf *b, int fd)
+/* pread from offset 0 regenerates a /proc seq file; one call returns all
+ * of a file made by a single show() (status, stat), so `once` saves the
+ * read that would only see the end. */
+static ssize_t gbuf_pread(struct gbuf *b, int fd, bool once)
 {
-	if (lseek(fd, 0, SEEK_SET) < 0 && errno != ESPIPE)
-		return -errno;
 	b->len = 0;
 	for (;;) {
 		ssize_t n;
@@ -39,35 +40,63 @@ ssize_t gbuf_read_fd(struct gbuf *b, int fd)
 			b->p = p;
 			b->cap = cap;
 		}
-		n = read(fd, b->p + b->len, b->cap - b->len - 1);
+		n = pread(fd, b->p + b->len, b->cap - b->len - 1, (off_t)b->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
-		if (n == 0)
-			break;
 		b->len += (size_t)n;
+		if (n == 0 || (once && b->len + 1 < b->cap))
+			break;
 	}
 	b->p[b->len] = '\0';
 	return (ssize_t)b->len;
 }
 
-ssize_t gbuf_read_at(struct gbuf *b, int dirfd, const char *path)
+ssize_t gbuf_read_fd(struct gbuf *b, int fd)
+{
+	return gbuf_pread(b, fd, false);
+}
+
+ssize_t gbuf_read_at(struct gbuf *b, int dirfd, const char *path, bool small)
 {
 	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
-	n = gbuf_read_fd(b, fd);
+	n = gbuf_pread(b, fd, small);
 	close(fd);
 	return n;
+}
+
+/* Entries of one getdents64 buffer: struct linux_dirent64 is ino (8),
+ * off (8), reclen (2), type (1), name. */
+static int parse_dents(const char *buf, long n, struct vec *out)
+{
+	for (long off = 0; off < n;) {
+		unsigned short reclen;
+		const char *name = buf + off + 19;
+		char *end;
+		long v;
+
+		memcpy(&reclen, buf + off + 16, sizeof(reclen));
+		off += reclen;
+		v = strtol(name, &end, 10);
+		if (end != name && !*end && v >= 0) {
+			int i = (int)v;
+
+			if (vec_push(out, &i))
+				return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 /* The numeric entries of a /proc directory (tids, fds). */
 static int list_numbers(int dirfd, struct vec *out)
 {
-	char buf[8192];
+	char buf[16384];
 
 	out->n = 0;
 	if (lseek(dirfd, 0, SEEK_SET) < 0)
@@ -79,23 +108,12 @@ static int list_numbers(int dirfd, struct vec *out)
 			return -errno;
 		if (n == 0)
 			return 0;
-		for (long off = 0; off < n;) {
-			/* struct linux_dirent64: ino, off, reclen, type, name */
-			unsigned short reclen;
-			const char *name = buf + off + 19;
-			char *end;
-			long v;
-
-			memcpy(&reclen, buf + off + 16, sizeof(reclen));
-			off += reclen;
-			v = strtol(name, &end, 10);
-			if (end != name && !*end && v >= 0) {
-				int i = (int)v;
-
-				if (vec_push(out, &i))
-					return -ENOMEM;
-			}
-		}
+		/* Room left for a longer entry than any here: that was all
+		 * (saves the call that returns 0). */
+		if (n + 300 < (long)sizeof(buf))
+			return parse_dents(buf, n, out);
+		if (parse_dents(buf, n, out))
+			return -ENOMEM;
 	}
 }
 
@@ -117,7 +135,7 @@ static int open_own(struct guard *g)
 	uintptr_t here = (uintptr_t)(void *)open_own;
 	size_t pos = 0, len;
 	const char *l;
-	ssize_t n = gbuf_read_at(&g->scratch, AT_FDCWD, "/proc/self/maps");
+	ssize_t n = gbuf_read_at(&g->scratch, AT_FDCWD, "/proc/self/maps", false);
 
 	if (n < 0)
 		return (int)n;
@@ -185,7 +203,7 @@ char env_vmm_state(struct guard *g)
 
 	if (g->exiting || (g->pidfd >= 0 && poll(&p, 1, 0) > 0))
 		return 0;
-	if (gbuf_read_at(&g->scratch, g->procdir, "stat") < 0)
+	if (gbuf_read_at(&g->scratch, g->procdir, "stat", true) < 0)
 		return 0;
 	/* "pid (comm) S ...": the state follows the last ')'. */
 	s = strrchr(g->scratch.p, ')');
@@ -236,7 +254,7 @@ void env_hello(struct guard *g)
 	read_ns(g, g->ns_base);
 	g->expect_mode = 2;
 	if (!g->c.sandboxed)
-		g->expect_mode = gbuf_read_at(&g->scratch, g->procdir, "status") > 0 &&
+		g->expect_mode = gbuf_read_at(&g->scratch, g->procdir, "status", true) > 0 &&
 					 !guard_parse_status(g->scratch.p, &st) ? (uint32_t)st.seccomp : 0;
 }
 
@@ -453,8 +471,24 @@ static bool io_worker(struct guard *g, pid_t tid)
 	unsigned long flags;
 
 	snprintf(path, sizeof(path), "%d/stat", (int)tid);
-	return gbuf_read_at(&g->scratch, g->taskdir, path) > 0 && !guard_parse_stat(g->scratch.p, &state, &flags) &&
+	return gbuf_read_at(&g->scratch, g->taskdir, path, true) > 0 && !guard_parse_stat(g->scratch.p, &state, &flags) &&
 	       (flags & GUARD_PF_IO_WORKER);
+}
+
+/* Closes the status fds of threads that are gone. */
+static void forget_threads(struct guard *g)
+{
+	for (size_t i = 0; i < g->threads_base.n; i++) {
+		struct thread_entry *b = VEC_AT(&g->threads_base, struct thread_entry, i);
+		bool live = false;
+
+		for (size_t j = 0; j < g->tids.n && !live && b->fd >= 0; j++)
+			live = *VEC_AT(&g->tids, int, j) == b->tid;
+		if (b->fd >= 0 && !live) {
+			close(b->fd);
+			b->fd = -1;
+		}
+	}
 }
 
 static void check_threads(struct guard *g)
@@ -467,22 +501,39 @@ static void check_threads(struct guard *g)
 		return;
 	g->checks++;
 	for (size_t i = 0; i < g->tids.n; i++) {
-		struct thread_entry t = { .tid = *VEC_AT(&g->tids, int, i) }, *b;
-		char path[32];
+		pid_t tid = *VEC_AT(&g->tids, int, i);
+		struct thread_entry t = { .tid = tid }, *b = find_thread(&g->threads_base, tid);
+		int fd = b ? b->fd : -1;
 
-		snprintf(path, sizeof(path), "%d/status", (int)t.tid);
-		if (gbuf_read_at(&g->scratch, g->taskdir, path) < 0 || guard_parse_status(g->scratch.p, &t.st))
+		/* Each thread's status stays open: one pread a period. */
+		if (fd < 0) {
+			char path[32];
+
+			snprintf(path, sizeof(path), "%d/status", (int)t.tid);
+			fd = openat(g->taskdir, path, O_RDONLY | O_CLOEXEC);
+		}
+		if (fd < 0 || gbuf_pread(&g->scratch, fd, true) <= 0 || guard_parse_status(g->scratch.p, &t.st)) {
+			if (fd >= 0 && !b)
+				close(fd);
 			continue; /* the thread just ended */
+		}
 		if (g->c.sandboxed)
 			check_jailed(g, &t);
-		b = find_thread(&g->threads_base, t.tid);
-		if (b)
+		if (b) {
 			check_unchanged(g, &t, b);
-		else if (g->armed && !io_worker(g, t.tid))
+			b->fd = fd;
+			continue;
+		}
+		if (g->armed && !io_worker(g, t.tid)) {
 			guard_alarm(g, GUARD_THREADS, "new thread %d (%s): %zu threads now", (int)t.tid, t.st.name, g->tids.n);
-		else if (vec_push(&g->threads_base, &t))
-			return;
+			close(fd);
+			continue;
+		}
+		t.fd = fd;
+		if (vec_push(&g->threads_base, &t))
+			close(fd);
 	}
+	forget_threads(g);
 }
 
 /* The run summary's KVM statistics fds appear as the VM stops, on the
@@ -497,7 +548,20 @@ static bool same_fds(const struct vec *a, const struct vec *b)
 	return a->n == b->n && (!a->n || !memcmp(a->p, b->p, a->n * a->elem));
 }
 
-static void check_fds(struct guard *g)
+/* The previous period's target of fd, or NULL. */
+static const struct fd_entry *known_fd(const struct vec *v, int fd)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (VEC_AT(v, struct fd_entry, i)->fd == fd)
+			return VEC_AT(v, struct fd_entry, i);
+	return NULL;
+}
+
+/* Every period the fd numbers, and the target of a number not there the
+ * period before; every target on full periods. (A jailed VMM cannot make
+ * an fd at all, so a number reused for another file needs two of its
+ * periods: a close, then something seccomp forbids.) */
+static void check_fds(struct guard *g, bool full)
 {
 	struct vec nums = VEC(int), swap;
 
@@ -516,13 +580,20 @@ static void check_fds(struct guard *g)
 		ssize_t n;
 		bool known = false;
 
+		const struct fd_entry *prev;
+
 		memset(&e, 0, sizeof(e));
 		e.fd = *VEC_AT(&nums, int, i);
-		snprintf(name, sizeof(name), "%d", e.fd);
-		n = readlinkat(g->fddir, name, target, sizeof(target) - 1);
-		if (n < 0)
-			continue; /* closed meanwhile */
-		guard_sanitize(e.target, sizeof(e.target), target, (size_t)n);
+		prev = full || !g->armed ? NULL : known_fd(&g->fds_prev, e.fd);
+		if (prev) {
+			e = *prev;
+		} else {
+			snprintf(name, sizeof(name), "%d", e.fd);
+			n = readlinkat(g->fddir, name, target, sizeof(target) - 1);
+			if (n < 0)
+				continue; /* closed meanwhile */
+			guard_sanitize(e.target, sizeof(e.target), target, (size_t)n);
+		}
 		if (vec_push(&g->fds, &e))
 			break;
 		for (size_t j = 0; g->armed && j < g->fds_base.n && !known; j++)
@@ -561,15 +632,16 @@ static void maybe_arm(struct guard *g)
 		   g->tids.n, g->fds.n, g->exec_base.n);
 }
 
-void env_check(struct guard *g)
+void env_check(struct guard *g, bool full)
 {
 	check_maps(g);
 	if (g->exiting)
 		return;
 	check_code(g);
 	check_threads(g);
-	check_fds(g);
-	check_namespaces(g);
+	check_fds(g, full);
+	if (full || !g->armed)
+		check_namespaces(g);
 	if (!g->armed)
 		maybe_arm(g);
 }

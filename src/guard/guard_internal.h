@@ -29,8 +29,9 @@ struct gbuf {
 
 /* Reads fd from offset 0 to its end into b (NUL-terminated). Length or -errno. */
 ssize_t gbuf_read_fd(struct gbuf *b, int fd);
-/* The same for a path under dirfd. -ESRCH when the process is gone. */
-ssize_t gbuf_read_at(struct gbuf *b, int dirfd, const char *path);
+/* The same for a path under dirfd; small: a file the kernel writes in one
+ * piece (status, stat), read in one call. -ESRCH when the process is gone. */
+ssize_t gbuf_read_at(struct gbuf *b, int dirfd, const char *path, bool small);
 
 /* What the guard records of one fd, thread or mapping. */
 struct fd_entry {
@@ -40,6 +41,7 @@ struct fd_entry {
 
 struct thread_entry {
 	pid_t tid;
+	int fd; /* its status file, kept open while it lives; -1 after */
 	struct guard_status st;
 };
 
@@ -96,12 +98,21 @@ struct guard {
 	int others_seen[8]; /* other VMs whose RAM was compared: told once each */
 	unsigned nothers;
 
+	uint8_t code_hash[GUARD_MAC_BYTES]; /* of img, for every expected answer */
+	uint8_t rng_key[32];                /* nonces and jitter: ChaCha20, seeded once */
+	uint64_t rng_ctr;
+
 	/* Counters for the stats line. */
 	uint64_t cycle, checks, challenges, alarms;
 	unsigned latched; /* one alarm per check */
 };
 
 uint64_t guard_now_ms(void);
+
+/* Unpredictable bytes without a system call each (ChaCha20 keyed once
+ * from the kernel's generator), and a number below n. */
+void guard_random(struct guard *g, void *buf, size_t len);
+uint32_t guard_random_below(struct guard *g, uint32_t n);
 
 /* Writes "alarm <check> <detail>" once per check and VM. */
 void guard_alarm(struct guard *g, enum guard_check c, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -111,7 +122,9 @@ void guard_stats(struct guard *g);
 /* guard_env.c: the process seen from outside. */
 int env_open(struct guard *g) __attribute__((warn_unused_result)); /* privileged, before the drop */
 void env_hello(struct guard *g);
-void env_check(struct guard *g);
+/* One period's checks; full: also the slower ones (every fd's target,
+ * namespaces), every sharing_every periods. */
+void env_check(struct guard *g, bool full);
 /* The VMM's state letter from /proc/PID/stat ('R', 'S', 'T', ...), or 0
  * once it is exiting, a zombie or gone. */
 char env_vmm_state(struct guard *g);

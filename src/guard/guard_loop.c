@@ -31,16 +31,16 @@ static void on_cont(int sig)
 	resumed = 1;
 }
 
-static uint64_t next_interval(const struct guard *g)
+static uint64_t next_interval(struct guard *g)
 {
-	return g->c.period_ms - g->c.jitter_ms + randombytes_uniform(2 * g->c.jitter_ms + 1);
+	return g->c.period_ms - g->c.jitter_ms + guard_random_below(g, 2 * g->c.jitter_ms + 1);
 }
 
 static void send_challenge(struct guard *g)
 {
 	struct guard_challenge ch = { .seq = ++g->seq };
 
-	randombytes_buf(ch.nonce, sizeof(ch.nonce));
+	guard_random(g, ch.nonce, sizeof(ch.nonce));
 	/* Keep earlier answers: one coming back again is a replay. */
 	if (g->seq > 1) {
 		memcpy(g->past[g->npast % GUARD_PAST_ANSWERS], g->expect, GUARD_MAC_BYTES);
@@ -53,7 +53,7 @@ static void send_challenge(struct guard *g)
 	if (send(g->c.chan_fd, &ch, sizeof(ch), MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(ch) && env_vmm_state(g))
 		guard_alarm(g, GUARD_UNRESPONSIVE, "cannot send challenge %" PRIu64 ": %s", ch.seq, strerror(errno));
 	/* Computed while the responder computes its own. */
-	guard_answer(g->c.key, ch.nonce, &g->img, g->c.config_digest, g->expect_mode, g->expect);
+	guard_answer_from_hash(g->c.key, ch.nonce, g->code_hash, g->c.config_digest, g->expect_mode, g->expect);
 }
 
 static bool is_past(const struct guard *g, const uint8_t *mac)
@@ -122,14 +122,17 @@ static void on_deadline(struct guard *g)
 
 static void one_period(struct guard *g)
 {
+	/* The costly ones (every process's maps, the VMM's smaps, every fd
+	 * link) less often, from the first period on. */
+	bool full = !g->c.sharing_every || g->cycle % g->c.sharing_every == 0;
+
 	send_challenge(g);
 	g->cycle++;
-	env_check(g);
+	env_check(g, full);
 	if (g->exiting)
 		return;
 	mem_sample(g);
-	/* The costly ones (every process's maps, the VMM's smaps) less often. */
-	if (g->c.sharing_every && g->cycle % g->c.sharing_every == 1 % g->c.sharing_every) {
+	if (full) {
 		mem_scan_others(g);
 		mem_check_ksm(g);
 	}
@@ -157,7 +160,7 @@ int guard_run(struct guard *g)
 	char ksm[8] = "?";
 
 	setup_signals();
-	if (gbuf_read_at(&g->scratch, AT_FDCWD, "/sys/kernel/mm/ksm/run") > 0)
+	if (gbuf_read_at(&g->scratch, AT_FDCWD, "/sys/kernel/mm/ksm/run", true) > 0)
 		guard_sanitize(ksm, sizeof(ksm), g->scratch.p, strcspn(g->scratch.p, "\n"));
 	guard_info(g, "watching pid %d: sandboxed %d, period %u+-%u ms, deadline %u ms, frame checks %d, host KSM run=%s",
 		   (int)g->c.vmm_pid, g->c.sandboxed, g->c.period_ms, g->c.jitter_ms, g->c.deadline_ms,
@@ -178,7 +181,8 @@ int guard_run(struct guard *g)
 		if (g->outstanding && now >= g->deadline)
 			on_deadline(g);
 		if (g->hello && !g->outstanding && now >= next) {
-			if (!env_vmm_state(g))
+			/* With a pidfd, poll() below already says when it exits. */
+			if (g->pidfd < 0 && !env_vmm_state(g))
 				break;
 			one_period(g);
 			next = now + next_interval(g);

@@ -30,7 +30,7 @@ void mem_sample(struct guard *g)
 	g->checks++;
 	npages = (g->ram.end - g->ram.start) >> 12;
 	n = npages < SAMPLE_PAGES ? npages : SAMPLE_PAGES;
-	first = randombytes_uniform((uint32_t)(npages - n + 1 > UINT32_MAX ? UINT32_MAX : npages - n + 1));
+	first = guard_random_below(g, (uint32_t)(npages - n + 1 > UINT32_MAX ? UINT32_MAX : npages - n + 1));
 	got = pread(g->pagemap, e, n * sizeof(e[0]), (off_t)(((g->ram.start >> 12) + first) * sizeof(e[0])));
 	for (ssize_t i = 0; i < got / (ssize_t)sizeof(e[0]); i++) {
 		if (!guard_pm_present(e[i]))
@@ -99,7 +99,7 @@ static void scan_one(struct guard *g, int pid, const uint64_t *ours, size_t n)
 	const char *l;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	if (gbuf_read_at(&g->scratch, AT_FDCWD, path) <= 0 || !strstr(g->scratch.p, "kfv-guest-ram"))
+	if (gbuf_read_at(&g->scratch, AT_FDCWD, path, false) <= 0 || !strstr(g->scratch.p, "kfv-guest-ram"))
 		return;
 	while ((l = guard_next_line(g->scratch.p, g->scratch.len, &pos, &len))) {
 		struct guard_map m;
@@ -131,6 +131,7 @@ void mem_scan_others(struct guard *g)
 {
 	uint64_t ours[FRAMES_MAX];
 	struct dirent *d;
+	pid_t self = getpid();
 	DIR *proc;
 
 	if (!g->ram_found)
@@ -145,7 +146,7 @@ void mem_scan_others(struct guard *g)
 		char *end;
 		long pid = strtol(d->d_name, &end, 10);
 
-		if (end == d->d_name || *end || pid == g->c.vmm_pid || pid == g->supervisor || pid == getpid())
+		if (end == d->d_name || *end || pid == g->c.vmm_pid || pid == g->supervisor || pid == self)
 			continue;
 		scan_one(g, (int)pid, ours, g->nframes);
 	}
@@ -165,13 +166,13 @@ void mem_check_ksm(struct guard *g)
 	    guard_vmflags_has(flags, "mg"))
 		guard_alarm(g, GUARD_KSM, "guest RAM at %" PRIx64 " is marked mergeable (VmFlags %s)", g->ram.start, flags);
 	/* Process-wide merging (PR_SET_MEMORY_MERGE, 6.4+) shows here only. */
-	if (gbuf_read_at(&g->scratch, g->procdir, "ksm_stat") > 0 && (p = strstr(g->scratch.p, "ksm_merge_any:"))) {
+	if (gbuf_read_at(&g->scratch, g->procdir, "ksm_stat", true) > 0 && (p = strstr(g->scratch.p, "ksm_merge_any:"))) {
 		p += strlen("ksm_merge_any:");
 		p += strspn(p, " \t");
 		if (!strncmp(p, "yes", 3))
 			guard_alarm(g, GUARD_KSM, "process-wide KSM merging is on");
 	}
-	if (gbuf_read_at(&g->scratch, g->procdir, "ksm_merging_pages") > 0 && atol(g->scratch.p) > 0)
+	if (gbuf_read_at(&g->scratch, g->procdir, "ksm_merging_pages", true) > 0 && atol(g->scratch.p) > 0)
 		guard_alarm(g, GUARD_KSM, "%ld pages of the VMM are merged", atol(g->scratch.p));
 }
 
@@ -185,7 +186,7 @@ static int holds(int pid, dev_t dev, ino_t ino, struct gbuf *b, char *detail, si
 	DIR *fds;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	if (gbuf_read_at(b, AT_FDCWD, path) > 0) {
+	if (gbuf_read_at(b, AT_FDCWD, path, false) > 0) {
 		while ((line = guard_next_line(b->p, b->len, &pos, &l))) {
 			struct guard_map m;
 

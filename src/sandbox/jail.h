@@ -62,7 +62,8 @@ struct jail_config {
 	bool allow_degraded;            /* run without what the host cannot give (see enum jail_degraded) */
 	const unsigned *cpuset;         /* host CPUs the VMM's tasks may run on, as a cpuset cgroup (each
 					 * below CPU_SETSIZE), e.g. from jail_cpuset_for_dedicated();
-					 * NULL or ncpuset 0: no cpuset */
+					 * NULL or ncpuset 0: no cpuset. Read by jail_prepare() alone,
+					 * which clears the pointer in its copy: it need not outlive it */
 	unsigned ncpuset;
 };
 

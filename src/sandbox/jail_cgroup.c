@@ -265,7 +265,7 @@ int jail_cg_setup(struct jail *j, struct jail_error *err)
 		return jail_fail(err, "cgroup", ret, "%s %s%s%s", what, where, file[0] ? ", file " : "", file);
 	jail_degrade(j, JAIL_DEGRADED_CGROUP, "no cgroup: %s %s%s%s: %s", what, where, file[0] ? ", file " : "",
 		     file, strerror(-ret));
-	return 0;
+	return jail_cg_cpuset_setup(j, NULL, where); /* remove_dirs() left no cgroup: records that */
 }
 
 int jail_cg_join(const struct jail *j, struct jail_error *err)

@@ -251,13 +251,17 @@ static bool v2_has_cpuset(const char *dir)
 int jail_cg_cpuset_setup(struct jail *j, const char *v2_dir, char *where)
 {
 	char list[JAIL_CPUSET_LIST_MAX], v1_top[JAIL_PATH_MAX];
+	const unsigned *cpus = j->cfg.cpuset;
 	const char *what = "";
 	int ret;
 
+	/* The caller's array need not outlive jail_prepare(): no copy of the
+	 * jail (the child's included) keeps a pointer to it. */
+	j->cfg.cpuset = NULL;
 	j->cg.cpuset[0] = '\0';
-	if (!j->cfg.cpuset || !j->cfg.ncpuset)
+	if (!cpus || !j->cfg.ncpuset)
 		return 0;
-	if (jail_cpuset_format(j->cfg.cpuset, j->cfg.ncpuset, list, sizeof(list))) {
+	if (jail_cpuset_format(cpus, j->cfg.ncpuset, list, sizeof(list))) {
 		jail_degrade(j, JAIL_DEGRADED_CPUSET, "no cpuset: a CPU list kfv cannot write");
 		return 0;
 	}

@@ -257,18 +257,22 @@ static void test_rng_rate_limited(void **state)
 
 	(void)state;
 	bring_up(e, 1ULL << 32);
-	fx_desc(&e->f, 0, FX_BUF, 64, VIRTQ_DESC_F_WRITE, 0);
-	fx_desc(&e->f, 1, FX_BUF + 64, 64, VIRTQ_DESC_F_WRITE, 0);
-	fx_desc(&e->f, 2, FX_BUF + 128, 64, VIRTQ_DESC_F_WRITE, 0);
+	fx_desc(&e->f, 0, FX_BUF, 40, VIRTQ_DESC_F_WRITE, 0);
+	fx_desc(&e->f, 1, FX_BUF + 64, 200, VIRTQ_DESC_F_WRITE, 0);
+	fx_desc(&e->f, 2, FX_BUF + 512, 16, VIRTQ_DESC_F_WRITE, 0);
 	fx_avail(&e->f, 0);
-	fx_avail(&e->f, 1);
 	fx_avail(&e->f, 2);
+	fx_avail(&e->f, 1);
+	fx_avail(&e->f, 0);
 	wr(e, 0x50, 0);
-	/* 64 + 36 bytes, then the bucket is empty and the third waits. */
+	/* 40 and 16 bytes; the 44 left are fewer than the 64 a 200-byte
+	 * request waits for, so it waits, unanswered, and so does what
+	 * comes after it. */
 	assert_int_equal(fx_used_idx(&e->f), 2);
 	fx_used_elem(&e->f, 1, &id, &len);
-	assert_int_equal(len, 36);
-	assert_int_equal(atomic_load(&e->rng.t.stats.bytes), 100);
+	assert_int_equal(id, 2);
+	assert_int_equal(len, 16);
+	assert_int_equal(atomic_load(&e->rng.t.stats.bytes), 56);
 	assert_true(atomic_load(&e->rng.t.stats.throttled) >= 1);
 	/* The held-back request is the queues' agent's too, and waiting
 	 * does not count it as a second access when it is looked at again. */
@@ -276,6 +280,18 @@ static void test_rng_rate_limited(void **state)
 	wr(e, 0x50, 0);
 	assert_int_equal(atomic_load(&e->rng.t.vq_agent->accesses), 3);
 	assert_int_equal(fx_used_idx(&e->f), 2);
+	env_free(e);
+
+	/* A bucket of 100 answers a 200-byte request with what it has:
+	 * fewer bytes than asked, as virtio-rng allows. */
+	e = env_new(&bytes);
+	bring_up(e, 1ULL << 32);
+	fx_desc(&e->f, 1, FX_BUF, 200, VIRTQ_DESC_F_WRITE, 0);
+	fx_avail(&e->f, 1);
+	wr(e, 0x50, 0);
+	assert_int_equal(fx_used_idx(&e->f), 1);
+	fx_used_elem(&e->f, 0, &id, &len);
+	assert_int_equal(len, 100);
 	env_free(e);
 }
 

@@ -9,6 +9,7 @@
 #define RNG_QUEUE_MAX 64
 #define RNG_CHUNK     4096
 #define RNG_MAX_REQ   (64u * 1024) /* bytes served per request at most */
+#define RNG_MIN_GRANT 64u          /* a limited request waits for this many bytes (or all it asked) */
 
 static int fill_random(uint8_t *buf, size_t len)
 {
@@ -33,14 +34,21 @@ static void rng_process(struct virtio_mmio *t, void *dev)
 	uint8_t buf[RNG_CHUNK];
 
 	for (;;) {
-		uint64_t now, allowed, want, done = 0;
+		uint64_t now, allowed, want, need, done = 0;
 		struct vq_chain *c;
 
 		if (!virtio_mmio_pop(t, 0, VQ_DIR_WRITE_ONLY, &c))
 			return;
 		now = monotonic_ns();
-		if (tb_available(&r->ops, now) == 0 || tb_available(&r->bytes, now) == 0) {
-			uint64_t a = tb_wait_ns(&r->ops, 1, now), b = tb_wait_ns(&r->bytes, 1, now);
+		want = c->writable_bytes < RNG_MAX_REQ ? c->writable_bytes : RNG_MAX_REQ;
+		/* Answering with the trickle a drained bucket has would only
+		 * invite the next request: wait for a useful amount, never
+		 * more than a full bucket holds. */
+		need = want < RNG_MIN_GRANT ? want : RNG_MIN_GRANT;
+		if (!tb_unlimited(&r->bytes) && need > r->bytes.size + r->bytes.one_time_burst)
+			need = r->bytes.size + r->bytes.one_time_burst;
+		if (tb_available(&r->ops, now) == 0 || tb_available(&r->bytes, now) < need) {
+			uint64_t a = tb_wait_ns(&r->ops, 1, now), b = tb_wait_ns(&r->bytes, need, now);
 
 			/* The request waits in the ring until there are tokens. */
 			virtio_mmio_throttle(t, 0, a > b ? a : b);
@@ -48,7 +56,6 @@ static void rng_process(struct virtio_mmio *t, void *dev)
 		}
 		(void)tb_consume(&r->ops, 1, now);
 		allowed = tb_available(&r->bytes, now);
-		want = c->writable_bytes < RNG_MAX_REQ ? c->writable_bytes : RNG_MAX_REQ;
 		if (want > allowed)
 			want = allowed; /* virtio-rng may return fewer bytes than asked */
 		while (done < want) {

@@ -36,7 +36,7 @@ for mode in jail nojail; do
 	checks=$(stat_of checks); challenges=$(stat_of challenges)
 	check "guard: clean target ($mode) raises no alarm over 50 periods ($checks checks, $challenges challenges)" \
 		"want no alarm, a full stats line and a normal end" \
-		eval '[ "$RC" = 0 ] && [ "$(alarms)" = 0 ] && [ "${challenges:-0}" -ge 40 ] && [ "${checks:-0}" -ge 300 ] && ended exit:0'
+		eval '[ "$RC" = 0 ] && [ "$(alarms)" = 0 ] && [ "${challenges:-0}" -ge 30 ] && [ "${checks:-0}" -ge 200 ] && ended exit:0'
 	check "guard: clean target ($mode): guest RAM released at the end" "want ram=released" released
 done
 

@@ -48,8 +48,19 @@ check "defense: port scan events" "want valid JSON lines with unclaimed_pio, acc
 	events_ok "$ev" vm_start unclaimed_pio access_denied policy_action vm_end
 
 # --- exit storm: throttled, the rate falls ---------------------------------
+# The default policy with one change: its storm threshold (50000 exits/s,
+# above what a Linux guest printing its boot log to the serial port makes)
+# lowered to 3000/s, since an exit costs ~40 us in the nested test box and
+# no guest there makes 50000. Every rule is the shipped one.
+storm_policy=$TEST_TMP/storm-policy.json
+python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["settings"]["exit_storm_per_s"] = 3000
+json.dump(p, open(sys.argv[2], "w"), indent=1)' policy/default.json "$storm_policy"
 ev=$TEST_TMP/storm.jsonl
-TIMEOUT=240 run "$KFV" run --kernel "$GUESTS/exit-storm.elf" --debug-exit --events "$ev" --cmdline "seconds=8"
+TIMEOUT=240 run "$KFV" run --kernel "$GUESTS/exit-storm.elf" --debug-exit --events "$ev" --policy "$storm_policy" \
+	--cmdline "seconds=8"
 effect=$(action_detail "$ev" "" | sed -n 's/^throttle effect: \([0-9]*\) exits\/s before, \([0-9]*\) exits\/s after.*/\1 \2/p' | head -n 1)
 read -r before after <<<"${effect:-0 0}"
 check "defense: exit storm throttled ($before -> $after exits/s, kernel counts)" \
@@ -80,7 +91,7 @@ boots=$(printf '%s\n' "$OUT" | grep -c "^vmm-crash: boot")
 check "defense: crashed VMM restarted ($boots boots)" \
 	"want 3 boots (1 + restart budget 2), 2 restarts, the third refused, status 88" \
 	eval '[ "$RC" = 88 ] && [ "$boots" = 3 ] && [ "$(action_detail "$ev" restart | grep -c "fresh VMM")" = 2 ] &&
-	      action_detail "$ev" restart | grep -q "budget of 2 used"'
+	      action_detail "$ev" "" | grep -q "restart refused: restart budget of 2 used"'
 check "defense: crash events" "want valid JSON lines with vmm_died and vm_start" \
 	events_ok "$ev" vm_start vmm_died policy_action vm_end
 

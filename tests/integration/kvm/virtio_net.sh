@@ -2,7 +2,8 @@
 # virtio-net on a TAP inside a network namespace of the test's own: the
 # guest's broadcast frame appears on the TAP (seen by an AF_PACKET socket
 # bound to it), the frame written back reaches the guest; MAC and MTU
-# from the command line are what the guest reads; a missing, busy or
+# from the command line are what the guest reads (also with
+# VIRTIO_F_EVENT_IDX negotiated); a missing, busy or
 # non-TAP interface is refused with one line and status 69. Nothing
 # leaves the namespace: the TAP is created inside it and nothing routes.
 cd "$(dirname "$0")/../../.." || exit 1
@@ -45,12 +46,15 @@ print("pong sent")
 PY
 }
 
-for kfv in "$KFV" "$KFV_ASAN"; do
-	tag=$([ "$kfv" = "$KFV_ASAN" ] && echo " (ASan+UBSan)")
+for v in plain asan event_idx; do
+	kfv=$KFV tag='' gcmd=()
+	[ "$v" = asan ] && kfv=$KFV_ASAN tag=" (ASan+UBSan)"
+	[ "$v" = event_idx ] && tag=" (EVENT_IDX)" gcmd=(--cmdline event_idx)
 	peer >"$TEST_TMP/peer.out" 2>&1 &
 	peer_pid=$!
 	for _ in $(seq 100); do grep -q ready "$TEST_TMP/peer.out" && break; sleep 0.1; done
-	run ip netns exec "$ns" "$kfv" run --kernel "$GUESTS/virtio-net.elf" --net "tap=$tap,mac=02:11:22:33:44:55,mtu=1400" --debug-exit
+	run ip netns exec "$ns" "$kfv" run --kernel "$GUESTS/virtio-net.elf" --net "tap=$tap,mac=02:11:22:33:44:55,mtu=1400" --debug-exit \
+		"${gcmd[@]}"
 	kill "$peer_pid" 2>/dev/null
 	wait "$peer_pid" 2>/dev/null
 	PEER=$(cat "$TEST_TMP/peer.out")
