@@ -27,7 +27,7 @@
 #    kernel stamps the events, the VMM does not wait for a tracer), split at
 #    system calls that mark the jail's steps (docs/bench.md).
 #
-# Settings (environment): KFV_BENCH_SANDBOX_ROUNDS (rounds of measure 1, 7),
+# Settings (environment): KFV_BENCH_SANDBOX_ROUNDS (rounds of measure 1, 9),
 # KFV_BENCH_SANDBOX_SAMPLES (n for exittime, 10000),
 # KFV_BENCH_SANDBOX_SETUP_REPS (runs of each for measure 2, 9),
 # KFV_BENCH_SANDBOX_TRACE=0 skips measure 3.
@@ -36,7 +36,7 @@ BENCH_NAME=sandbox-cost
 . "$(dirname "$0")/lib.sh"
 bench_setup "$0" "$@"
 
-rounds=${KFV_BENCH_SANDBOX_ROUNDS:-7}
+rounds=${KFV_BENCH_SANDBOX_ROUNDS:-9}
 samples=${KFV_BENCH_SANDBOX_SAMPLES:-10000}
 setup_reps=${KFV_BENCH_SANDBOX_SETUP_REPS:-9}
 target=1.03
@@ -79,7 +79,7 @@ ms() { calc '%.1f' "$1 / 1e6"; }
 name() { if [ "$1" = jail ]; then echo jailed; else echo --no-sandbox; fi; }
 
 # --- 1. exit round trip, timed by the guest --------------------------------
-run_kfv jail "$exittime" n=1000 "exittime: "; run_kfv nosb "$exittime" n=1000 "exittime: "  # warm-up
+exittime_run jail; exittime_run nosb  # warm-up
 echo "$BENCH_NAME: (1) guest-timed exits: exittime.elf, median of $samples port 0x80 writes from ring 3 per run, $rounds rounds, jailed and --no-sandbox alternating"
 jail_p50s=() nosb_p50s=() ratios=() jail_firsts=() nosb_firsts=()
 for ((r = 1; r <= rounds; r++)); do
@@ -124,31 +124,36 @@ echo "  the same from the runs of (1), exittime.elf: first line jailed $(ms "$(m
 
 # --- 3. where the set-up goes ------------------------------------------------
 # perf_marks jail|nosb: one hello.elf run under perf record; sets MARKS to
-# "A B C D E" in ms ("-" where the mode has no such step), from kernel
-# timestamps of system-call tracepoints:
-#   A  the supervisor's execve returning, to its fork of the VMM (the first
+# "A B C D E F G N W" ("-" where the mode has no such step), times in ms,
+# from kernel timestamps of system-call tracepoints:
+#   A  the supervisor's execve returning, to its fork of the VMM (its first
 #      clone() without CLONE_THREAD; jail_spawn() forks after
 #      unshare(CLONE_NEWPID))
-#   B  the fork to the VMM's unshare(... CLONE_NEWNET ...), where
-#      jail_enter() begins: the VMM's start and the VM's set-up
-#   C  that unshare to the VMM's first seccomp(): jail_enter()
-#   D  that seccomp() (libseccomp's probes, as it starts building) to the
+#   B  the fork to the guest's first byte (the VMM's first write to fd 1)
+#   C  the fork to the VMM's unshare(... CLONE_NEWNET ...), where
+#      jail_enter() begins: the VMM's start and the VM's own set-up; N
+#      write() calls of the VMM's in it took W ms together (the cgroup
+#      joins are among them)
+#   D  that unshare to the VMM's first seccomp(): jail_enter()
+#   E  that seccomp() (libseccomp's probes, as it starts building) to the
 #      first SECCOMP_SET_MODE_FILTER with a filter: the allow-lists built
 #      and the first installed
-#   E  the VMM's exit_group to the supervisor's: reaping, stopping the
+#   F  from there to the guest's first byte
+#   G  the VMM's exit_group to the supervisor's: reaping, stopping the
 #      guard, the jail's cleanup
 # Returns 1 (MARKS says why) when perf fails or a mark is missing.
 perf_marks() {
 	local data=$BENCH_TMP/sandbox-perf-$1.data
 	local events=syscalls:sys_exit_execve,syscalls:sys_enter_clone,syscalls:sys_enter_unshare
-	events+=,syscalls:sys_enter_seccomp,syscalls:sys_enter_exit_group
+	events+=,syscalls:sys_enter_seccomp,syscalls:sys_enter_exit_group,syscalls:sys_enter_write
+	events+=,syscalls:sys_exit_write
 	kfv_cmd "$1" "$hello" ""
 	if ! perf record -q -o "$data" -e "$events" -- "${CMD[@]}" >"$BENCH_TMP/sandbox-perf-$1.log" 2>&1; then
 		MARKS="perf record failed: $(grep -v '^kfv' "$BENCH_TMP/sandbox-perf-$1.log" | head -n 1)"
 		return 1
 	fi
-	# perf script -F pid,time,event,trace: "PID TIME: syscalls:EVENT: ARGS"
-	MARKS=$(perf script -i "$data" -F pid,time,event,trace 2>/dev/null | awk -v mode="$1" '
+	# perf script -F pid,tid,time,event,trace: "PID/TID TIME: syscalls:EVENT: ARGS"
+	MARKS=$(perf script -i "$data" -F pid,tid,time,event,trace 2>/dev/null | awk -v mode="$1" '
 		function hex(s,  i, c, v) { # "0x1f," -> 31 (no strtonum in every awk)
 			sub(/^0x/, "", s); v = 0
 			for (i = 1; i <= length(s); i++) {
@@ -161,7 +166,10 @@ perf_marks() {
 		}
 		function has(v, flag) { return int(v / flag) % 2 }
 		function ms(a, b) { return sprintf("%.1f", (b - a) * 1e3) }
-		{ pid = $1; t = $2; sub(/:$/, "", t); ev = $3; sub(/:$/, "", ev); sub(/^syscalls:/, "", ev) }
+		{
+			split($1, id, "/"); pid = id[1]; tid = id[2]
+			t = $2; sub(/:$/, "", t); ev = $3; sub(/:$/, "", ev); sub(/^syscalls:/, "", ev)
+		}
 		ev == "sys_exit_execve" && !sup { sup = pid; t0 = t; next }
 		!sup { next }
 		pid == sup {
@@ -172,19 +180,26 @@ perf_marks() {
 				t6 = t
 			next
 		}
+		!tf { next }
+		# "fd: 0x00000001, buf: ...": the first byte of the guest, from the
+		# VMM (the supervisor writes only to stderr); before jail_enter(),
+		# how long each process spends in write()
+		ev == "sys_enter_write" && hex($5) == 1 { if (!tg) tg = t; next }
+		ev == "sys_enter_write" { if (mode == "jail" && !t2) wt[tid] = t; next }
+		ev == "sys_exit_write" { if (tid in wt) { nw[pid]++; w[pid] += t - wt[tid]; delete wt[tid] } next }
 		# 0x40000000 is CLONE_NEWNET
-		ev == "sys_enter_unshare" && !vmm && has(hex($NF), 1073741824) { vmm = pid; t2 = t; next }
+		ev == "sys_enter_unshare" && !t2 && has(hex($NF), 1073741824) { vmm = pid; t2 = t; next }
 		ev == "sys_enter_seccomp" && pid == vmm && !t3 { t3 = t }
 		# "op: 0x00000001, flags: ..., uargs: 0x...": a filter, not a probe
 		ev == "sys_enter_seccomp" && pid == vmm && !t4 && hex($5) == 1 && hex($NF) != 0 { t4 = t }
 		ev == "sys_enter_exit_group" && !t5 { t5 = t }
 		END {
-			if (!(t0 && tf && t5 && t6) || (mode == "jail" && !(t2 && t3 && t4)))
+			if (!(t0 && tf && tg && t5 && t6) || (mode == "jail" && !(t2 && t3 && t4 && t4 <= tg)))
 				exit
 			if (mode == "jail")
-				print ms(t0, tf), ms(tf, t2), ms(t2, t3), ms(t3, t4), ms(t5, t6)
+				print ms(t0, tf), ms(tf, tg), ms(tf, t2), ms(t2, t3), ms(t3, t4), ms(t4, tg), ms(t5, t6), nw[vmm] + 0, sprintf("%.1f", w[vmm] * 1e3)
 			else
-				print ms(t0, tf), "-", "-", "-", ms(t5, t6)
+				print ms(t0, tf), ms(tf, tg), "-", "-", "-", "-", ms(t5, t6), "-", "-"
 		}')
 	[ -n "$MARKS" ] && return 0
 	MARKS="the marks were not all found (has the order of the jail's steps changed? docs/bench.md)"
@@ -195,18 +210,19 @@ if [ "${KFV_BENCH_SANDBOX_TRACE:-1}" != 0 ]; then
 	head="$BENCH_NAME: (3) where the set-up goes: one run of each under perf record, system-call tracepoints"
 	if ! command -v perf >/dev/null; then
 		echo "$head: skipped (no perf)"
-	elif ! perf_marks jail || ! { read -r ja jb jc jd je <<<"$MARKS"; perf_marks nosb; }; then
+	elif ! perf_marks jail || ! { read -r ja jb jc jd je jf jg jn jw <<<"$MARKS"; perf_marks nosb; }; then
 		echo "$head: skipped ($MARKS)"
 	else
-		read -r na _ _ _ ne <<<"$MARKS"
+		read -r na nb _ _ _ _ ng _ _ <<<"$MARKS"
 		echo "$head"
 		echo "  supervisor, start to forking the VMM: jailed $ja ms, --no-sandbox $na ms" \
 		     "(the difference: the uid lease, the VM's root directory and cgroup)"
-		echo "  jailed VMM: its start and the VM's set-up (as unjailed) $jb ms; jail_enter() $jc ms;" \
-		     "building the seccomp allow-lists and installing the first $jd ms"
-		echo "  supervisor, the VMM's exit to its own: jailed $je ms, --no-sandbox $ne ms (reaping, the guard, the jail's cleanup)"
-		echo "  the jail's steps at start, summed: $(calc '%.1f' "$ja - $na + $jc + $jd") ms" \
-		     "(a single run of each; $(ms "$setup") ms from the first-line medians of (2))"
+		echo "  VMM, its fork to the guest's first byte: jailed $jb ms, --no-sandbox $nb ms"
+		echo "  jailed VMM: its start and the VM's set-up $jc ms ($jn write() calls, the cgroup joins among them, $jw ms);" \
+		     "jail_enter() $jd ms; building the seccomp allow-lists and installing the first $je ms; then to the guest's first byte $jf ms"
+		echo "  supervisor, the VMM's exit to its own: jailed $jg ms, --no-sandbox $ng ms (reaping, the guard, the jail's cleanup)"
+		echo "  in these two runs the jailed start is $(calc '%.1f' "$ja + $jb - $na - $nb") ms longer" \
+		     "($(ms "$setup") ms from the first-line medians of (2))"
 	fi
 fi
 echo "$BENCH_NAME: $(calc '%.3f' "$qmed") (kfv jailed over kfv --no-sandbox, per-exit cost, guest-timed median, target <= $target; jail set-up $(ms "$setup") ms per VM)"

@@ -2,6 +2,7 @@
 #include "orchestrator.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -336,6 +337,9 @@ int ho_supervise(struct ho *ho, pid_t pid, int report_fd, int ctl_fd, int guard_
 	ho->pid = pid;
 	if (report && len)
 		report[0] = '\0';
+	/* The guard's lines are read as they come, never waited for. */
+	if (guard_fd >= 0)
+		(void)fcntl(guard_fd, F_SETFL, fcntl(guard_fd, F_GETFL) | O_NONBLOCK);
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);

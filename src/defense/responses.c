@@ -204,14 +204,18 @@ static void execute_one(struct ho *ho, const struct policy_decision *d, enum pol
 		break;
 	case ACT_RESET_DEVICE:
 		n = set_action(ho, d->resource, AGENT_RESET);
-		done(ho, d, a, "rule %s: reset asked of %u device(s) (%s)", d->rule, n, d->resource);
+		done(ho, d, n ? a : ACT_COUNT, "rule %s: reset asked of %u device(s) (%s)", d->rule, n, d->resource);
 		break;
 	case ACT_PAUSE:
+		if (ho->pid <= 0)
+			break; /* nothing runs to pause */
 		pause_vm(ho, d->pause_ms ? d->pause_ms : ps->pause_ms);
 		done(ho, d, a, "rule %s: VM paused for %u ms (%s)", d->rule, d->pause_ms ? d->pause_ms : ps->pause_ms,
 		     ho->frozen ? "cgroup freezer" : "SIGSTOP");
 		break;
 	case ACT_KILL:
+		if (ho->pid <= 0)
+			break; /* already gone */
 		kill_vmm(ho, d);
 		done(ho, d, a, "rule %s: VMM %d killed", d->rule, (int)ho->pid);
 		break;
@@ -238,7 +242,7 @@ static void execute_one(struct ho *ho, const struct policy_decision *d, enum pol
 	case ACT_DUMP:
 		ret = dump_memory(ho, path, sizeof(path));
 		if (ret) {
-			done(ho, d, a, "rule %s: dump failed: %s", d->rule, strerror(-ret));
+			done(ho, d, ACT_COUNT, "rule %s: dump failed: %s", d->rule, strerror(-ret));
 			break;
 		}
 		ho->dumps++;
@@ -249,10 +253,11 @@ static void execute_one(struct ho *ho, const struct policy_decision *d, enum pol
 	case ACT_CUT_NET:
 		for (unsigned i = 0; i < ho->cfg.ntaps; i++) {
 			ret = tap_down(ho->cfg.taps[i]);
-			done(ho, d, a, "rule %s: TAP %s %s", d->rule, ho->cfg.taps[i], ret ? strerror(-ret) : "set down");
+			done(ho, d, ret ? ACT_COUNT : a, "rule %s: TAP %s %s", d->rule, ho->cfg.taps[i],
+			     ret ? strerror(-ret) : "set down");
 		}
 		if (!ho->cfg.ntaps)
-			done(ho, d, a, "rule %s: the VM has no network", d->rule);
+			done(ho, d, ACT_COUNT, "rule %s: the VM has no network", d->rule);
 		break;
 	case ACT_COUNT:
 		break;

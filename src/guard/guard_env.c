@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "guard_internal.h"
@@ -200,6 +201,7 @@ char env_vmm_state(struct guard *g)
 {
 	struct pollfd p = { g->pidfd, POLLIN, 0 };
 	const char *s;
+	char state;
 
 	if (g->exiting || (g->pidfd >= 0 && poll(&p, 1, 0) > 0))
 		return 0;
@@ -209,7 +211,13 @@ char env_vmm_state(struct guard *g)
 	s = strrchr(g->scratch.p, ')');
 	if (!s || s[1] != ' ' || s[2] == 'Z' || s[2] == 'X')
 		return 0;
-	return s[2];
+	state = s[2];
+	/* Exiting: the address space goes first, long before the zombie. */
+	if (gbuf_read_fd(&g->scratch, g->mapsfd) <= 0) {
+		g->exiting = true;
+		return 0;
+	}
+	return state;
 }
 
 static void read_ns(struct guard *g, char ns[NS_COUNT][48])
@@ -258,6 +266,17 @@ void env_hello(struct guard *g)
 					 !guard_parse_status(g->scratch.p, &st) ? (uint32_t)st.seccomp : 0;
 }
 
+/* The guest RAM memfd: by the identity the supervisor gave, else by name. */
+static bool is_ram(const struct guard *g, const struct guard_map *m)
+{
+	bool named = strstr(m->path, "kfv-guest-ram") != NULL;
+
+	if (!g->c.ram_ino)
+		return named;
+	return m->inode == g->c.ram_ino &&
+	       (named || (m->dev_major == major(g->c.ram_dev) && m->dev_minor == minor(g->c.ram_dev)));
+}
+
 static void check_maps(struct guard *g)
 {
 	size_t pos = 0, len, matched = 0;
@@ -282,7 +301,7 @@ static void check_maps(struct guard *g)
 			g->exe_base = m.start - (g->img.seg[0].vaddr & ~0xfffull);
 			g->exe_mapped = true;
 		}
-		if (!g->ram_found && (g->c.ram_ino ? m.inode == g->c.ram_ino : strstr(m.path, "kfv-guest-ram") != NULL)) {
+		if (!g->ram_found && is_ram(g, &m)) {
 			g->ram = m;
 			g->ram_found = true;
 		}

@@ -6,7 +6,8 @@
  * its reason.
  *
  * Supervisor: jail_alloc_uid() → jail_prepare() → jail_spawn(child) →
- *             jail_supervise() → jail_cleanup() → jail_release_uid().
+ *             ho_supervise() (src/defense/orchestrator.h) → jail_cleanup() →
+ *             jail_release_uid().
  * Child:      jail_child_start() first, then open every fd it will need,
  *             then jail_enter(); after that it opens nothing by path. */
 #ifndef KFV_SANDBOX_JAIL_H
@@ -144,23 +145,14 @@ int jail_prepare(const struct jail_config *c, struct jail *j, struct jail_error 
 
 /* Forks a child in a new PID namespace (it is PID 1 there) that returns
  * fn(arg) as its exit status through _exit(). The child starts with SIGINT,
- * SIGTERM and SIGHUP blocked (see jail_supervise()) and a parent death
- * signal of SIGKILL tied to the calling thread. flags_extra may add
+ * SIGTERM and SIGHUP blocked and a parent death signal of SIGKILL tied to
+ * the calling thread: as PID 1 it would ignore a stop signal it has no
+ * handler for, so it reads them from a signalfd, and the supervisor takes
+ * the ones sent to it and relays them (ho_supervise()). flags_extra may add
  * CLONE_NEWNS/IPC/UTS/NET/CGROUP, unshared in the child before fn. Returns
  * the child's pid or a negative errno. The supervisor's own PID namespace
  * for later children is restored before returning. */
 pid_t jail_spawn(int (*fn)(void *), void *arg, int flags_extra) __attribute__((warn_unused_result));
-
-/* Supervisor side, after jail_spawn(): waits for the VMM to end, passing
- * SIGINT, SIGTERM and SIGHUP sent to the supervisor on to it (the VMM is
- * PID 1 of its namespace and must block them and read them from a
- * signalfd), and keeps up to len - 1 bytes of what it writes on report_fd
- * (the read end of its report pipe; the supervisor must have closed its
- * copy of the write end) in report, NUL-terminated. Returns 0 with the
- * child reaped and *wait_status set, or a negative errno. Other threads
- * of the supervisor must block those signals too. */
-int jail_supervise(pid_t pid, int report_fd, char *report, size_t len, int *wait_status)
-	__attribute__((warn_unused_result));
 
 /* Child side, first thing after the fork: moves the process into the VM's
  * cgroup, so that everything it allocates from here on (guest RAM, KVM's

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <setjmp.h>
@@ -15,7 +14,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -322,58 +320,6 @@ static void enter_requires_spawn(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_int_equal(jail_cleanup(&j, &err), 0);
-}
-
-/* --- jail_supervise --- */
-
-static void *send_sigterm(void *arg)
-{
-	sigset_t all;
-
-	(void)arg;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL); /* let the supervising thread take it */
-	usleep(100000);
-	kill(getpid(), SIGTERM);
-	return NULL;
-}
-
-static void supervise_relays_and_reports(void **state)
-{
-	char report[8];
-	sigset_t stop, old;
-	int p[2], status;
-	pthread_t t;
-	pid_t pid;
-
-	(void)state;
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	/* Born with SIGTERM blocked, as jail_spawn() makes its children (a
-	 * plain fork here, so that the test needs no root). */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	assert_int_equal(sigprocmask(SIG_BLOCK, &stop, &old), 0);
-	pid = fork();
-	if (pid == 0) { /* a VMM: reads the stop signals from a signalfd */
-		struct signalfd_siginfo si;
-		int sfd;
-
-		usleep(200000); /* late: the signal was relayed before it looked */
-		sfd = signalfd(-1, &stop, 0);
-		if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si) || si.ssi_signo != SIGTERM)
-			_exit(1);
-		(void)!write(p[1], "stopped by SIGTERM", 18); /* more than the caller keeps */
-		_exit(42);
-	}
-	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
-	close(p[1]);
-	assert_int_equal(pthread_create(&t, NULL, send_sigterm, NULL), 0);
-	assert_int_equal(jail_supervise(pid, p[0], report, sizeof(report), &status), 0);
-	assert_int_equal(pthread_join(t, NULL), 0);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 42);
-	assert_string_equal(report, "stopped");
-	close(p[0]);
 }
 
 /* --- jail_spawn --- */
@@ -841,7 +787,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(existing_vm_dir_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(memlock_limit_follows_capabilities, setup, teardown),
 		cmocka_unit_test_setup_teardown(enter_requires_spawn, setup, teardown),
-		cmocka_unit_test(supervise_relays_and_reports),
 		cmocka_unit_test_setup_teardown(spawn_gives_a_pid_namespace, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_jail, setup, teardown),
 		cmocka_unit_test_setup_teardown(enter_refuses_directory_fds, setup, teardown),
