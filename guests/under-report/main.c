@@ -17,6 +17,9 @@
  *   under-report: 8000 exits made (4000 port, 4000 mmio)
  *   guest-report: N passed, M failed
  *
+ * marker=HEX (up to 32 hex digits) puts "KFV-FORENSIC-MARKER-HEX" in the
+ * guest's memory first, for a test to find in a forensic dump of it.
+ *
  * Exit code 0. The guest itself cannot tell whether the VMM lies; a
  * release build (no port 0xf8) just counts an unclaimed port write. */
 #include "runtime/guest.h"
@@ -28,7 +31,30 @@
 #define POST_PORT               0x80
 #define VIRTIO_MAGIC            0x74726976
 
+#define MARKER_PREFIX  "KFV-FORENSIC-MARKER-"
+#define MARKER_HEX_MAX 32
+
 static uint64_t n = 5000, seconds = 3, made;
+static char marker[sizeof(MARKER_PREFIX) + MARKER_HEX_MAX];
+
+/* The marker sits in .bss: the dump is of all guest RAM. */
+static int set_marker(void)
+{
+	char hex[MARKER_HEX_MAX + 2];
+	size_t len;
+
+	if (!cmdline_get(boot_info.cmdline, "marker", hex, sizeof(hex)))
+		return 0;
+	len = strlen(hex);
+	if (len == 0 || len > MARKER_HEX_MAX)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return -1;
+	snprintf(marker, sizeof(marker), "%s%s", MARKER_PREFIX, hex);
+	printf("under-report: marker %s at %p\n", marker, (void *)marker);
+	return 0;
+}
 
 static void one_exit(void)
 {
@@ -63,8 +89,8 @@ int guest_main(void)
 	bool device;
 
 	if (cmdline_get_u64(boot_info.cmdline, "n", 5000, &n) < 0 ||
-	    cmdline_get_u64(boot_info.cmdline, "seconds", 3, &seconds) < 0 || seconds > 3600) {
-		printf("under-report: bad n= or seconds= on the command line\n");
+	    cmdline_get_u64(boot_info.cmdline, "seconds", 3, &seconds) < 0 || seconds > 3600 || set_marker()) {
+		printf("under-report: bad n=, seconds= or marker= on the command line\n");
 		return GUEST_EXIT_BAD_BOOT;
 	}
 	if (!tsc_calibrate(LAPIC_DEFAULT_BASE)) {

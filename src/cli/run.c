@@ -378,6 +378,10 @@ int run_vm_locked(const struct run_options *o, const struct run_lockdown *lock, 
 		status = err->status = KFV_EXIT_OS_ERROR;
 		goto out_vm;
 	}
+	/* Tells the supervisor the guest got to run: a run refused before
+	 * this stays one line, with no security summary. */
+	if (lock && write(lock->report_fd, RUN_STARTED_MARKER "\n", sizeof(RUN_STARTED_MARKER)) < 0)
+		log_debug("report pipe: %s", strerror(errno));
 	status = vm_run(&m->vm);
 	console_stop(&m->console);
 	if (!o->quiet)

@@ -22,8 +22,10 @@ int run_validate(const struct run_options *o, struct run_error *err);
 
 struct jail;
 
-/* What the VMM writes on its report fd once it is locked down. */
-#define RUN_LOCKED_MARKER "kfv-vmm: locked down"
+/* What the VMM writes on its report fd once it is locked down, and (jailed
+ * or not) just before the guest's first instruction. */
+#define RUN_LOCKED_MARKER  "kfv-vmm: locked down"
+#define RUN_STARTED_MARKER "kfv-vmm: running"
 
 /* What the supervisor hands its VMM child, and where and how the VMM locks
  * itself down. */

@@ -45,6 +45,7 @@ struct run_state {
 	uint8_t config_digest[GUARD_DIGEST_BYTES];
 	uid_t uid;
 	int lease;
+	bool guest_ran; /* some VMM of this run got as far as the guest's first instruction */
 };
 
 /* The VMM process (PID 1 of its namespace when jailed). It prints its own
@@ -317,6 +318,8 @@ static int run_once(struct run_state *rs, struct run_error *err)
 	 * a refused start stays one line. */
 	if (jailed && !o->quiet && strstr(report, RUN_LOCKED_MARKER))
 		print_sandbox_summary(&j);
+	if (strstr(report, RUN_STARTED_MARKER))
+		rs->guest_ran = true;
 out:
 	if (jail_made && jail_cleanup(&j, &jerr))
 		fprintf(stderr, "kfv: jail cleanup: %s\n", jerr.msg);
@@ -412,7 +415,7 @@ int supervise_run(const struct run_options *o, struct run_error *err)
 	ho_event(&rs.ho, EV_VM_END, SEV_INFO, "vm", 1, "run ended with status %d%s%s", status,
 		 err->msg[0] ? ": " : "", err->msg);
 	ho_write_metrics(&rs.ho); /* the final metrics: up 0 */
-	if (!o->quiet) {
+	if (!o->quiet && rs.guest_ran) {
 		event_log_print_summary(rs.log, stderr);
 		ho_print_summary(&rs.ho, stderr);
 	}

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <sodium.h>
@@ -197,27 +198,45 @@ int guard_parse_line(const char *line, struct guard_line *out)
 	return 0;
 }
 
-/* Everything but the three fds the guard works with, and stderr. */
-static void close_others(const int *keep, int nkeep)
+static void close_between(int lo, int hi)
 {
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (lo > hi)
+		return;
+	if (syscall(SYS_close_range, (unsigned)lo, (unsigned)hi, 0) == 0)
+		return;
+	for (int fd = lo; fd <= hi && fd < 4096; fd++) /* before 5.9 */
+		close(fd);
+}
 
-	for (int fd = 0; fd < 1024; fd++) {
-		bool k = fd == STDERR_FILENO || fd == devnull;
+/* Everything but the three fds the guard works with, and stderr. */
+static void close_others(int *keep, int nkeep)
+{
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), next = STDERR_FILENO + 1;
+
+	/* Stray prints go nowhere, not into a /proc fd opened later. */
+	for (int fd = STDIN_FILENO; devnull >= 0 && fd <= STDOUT_FILENO; fd++) {
+		bool k = false;
 
 		for (int i = 0; i < nkeep; i++)
 			k |= keep[i] == fd;
-		if (k)
-			continue;
-		if (fd <= STDOUT_FILENO && devnull >= 0)
-			dup2(devnull, fd); /* stray prints go nowhere, not into a /proc fd */
-		else
-			close(fd);
+		if (!k)
+			dup2(devnull, fd);
 	}
-	if (devnull > STDERR_FILENO)
-		close(devnull);
-	/* Anything above what we walked: close_range exists since 5.9. */
-	syscall(SYS_close_range, 1024, ~0u, 0);
+	/* Ascending, -1s first: close what lies between. */
+	for (int i = 1; i < nkeep; i++)
+		for (int j = i; j > 0 && keep[j] < keep[j - 1]; j--) {
+			int t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (int i = 0; i < nkeep; i++) {
+		if (keep[i] < next)
+			continue;
+		close_between(next, keep[i] - 1);
+		next = keep[i] + 1;
+	}
+	close_between(next, INT_MAX);
 }
 
 /* Becomes cfg->uid with CAP_SYS_PTRACE (read /proc/PID/mem, maps, fd links,
@@ -264,9 +283,7 @@ static void guard_child(const struct guard_config *cfg, pid_t supervisor)
 	if (!g.c.jitter_ms)
 		g.c.jitter_ms = g.c.period_ms / 10;
 	if (!g.c.deadline_ms)
-		g.c.deadline_ms = g.c.period_ms * 4 / 5 < 1000 ? g.c.period_ms * 4 / 5 : 1000;
-	if (!g.c.deadline_ms)
-		g.c.deadline_ms = 1;
+		g.c.deadline_ms = GUARD_DEFAULT_DEADLINE_MS;
 	prctl(PR_SET_NAME, "kfv-guard", 0, 0, 0);
 	/* Terminal signals are for the supervisor to pass on, not for us. */
 	setpgid(0, 0);

@@ -59,7 +59,7 @@ struct guard_config {
 	uint8_t config_digest[GUARD_DIGEST_BYTES];
 	unsigned period_ms;        /* between challenges, on average */
 	unsigned jitter_ms;        /* each period is period_ms +- a random amount up to this (0: period/10) */
-	unsigned deadline_ms;      /* for an answer (0: 4/5 of the period, at most a second) */
+	unsigned deadline_ms;      /* for an answer (0: GUARD_DEFAULT_DEADLINE_MS) */
 	unsigned start_timeout_ms; /* for the hello, and for the VMM to settle after it */
 	unsigned stats_every;      /* periods between stats lines (0: only at the end) */
 	unsigned sharing_every;    /* periods between the scans of other VMs' RAM and the KSM check */
@@ -72,9 +72,14 @@ struct guard_config {
 };
 
 #define GUARD_DEFAULT_PERIOD_MS 100
+/* An answer takes the responder well under a millisecond; the deadline is
+ * for a loaded host, where a thread can wait that long for a CPU. The next
+ * challenge waits for the verdict on this one, so a deadline longer than
+ * the period only slows the challenges of a VMM that is late. */
+#define GUARD_DEFAULT_DEADLINE_MS 500
 
-/* Zeroes c and fills in every default: fds -1, period 100 ms, jitter and
- * deadline from the period, start timeout 20 s, stats every 10 periods,
+/* Zeroes c and fills in every default: fds -1, period 100 ms, jitter a
+ * tenth of the period, deadline 500 ms, start timeout 20 s, stats every 10 periods,
  * sharing every 10, frame checks on. The caller sets the pid, fds, key,
  * digest, sandboxed and the RAM identity, and may change the period. */
 void guard_config_defaults(struct guard_config *c);

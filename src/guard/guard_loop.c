@@ -109,8 +109,18 @@ static bool on_reply(struct guard *g)
 
 static void on_deadline(struct guard *g)
 {
-	char state = env_vmm_state(g);
+	char state;
 
+	/* The answer may have come while the guard itself waited for a CPU. */
+	while (g->outstanding && on_reply(g)) {
+		struct pollfd p = { g->c.chan_fd, POLLIN, 0 };
+
+		if (poll(&p, 1, 0) <= 0)
+			break;
+	}
+	if (!g->outstanding)
+		return;
+	state = env_vmm_state(g);
 	g->outstanding = false;
 	g->checks++;
 	/* Not the VMM's fault: the guard itself was stopped, or someone on the

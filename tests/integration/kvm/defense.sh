@@ -100,7 +100,7 @@ ev=$TEST_TMP/diverge.jsonl
 mkdir -p "$TEST_TMP/forensics"
 marker=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 TIMEOUT=240 run "$KFV_TEST" run --kernel "$GUESTS/under-report.elf" --debug-exit --events "$ev" \
-	--forensics "$TEST_TMP/forensics" --cmdline "marker=$marker seconds=6"
+	--forensics "$TEST_TMP/forensics" --rng --cmdline "marker=$marker seconds=6"
 dump=$(ls "$TEST_TMP"/forensics/*.mem 2>/dev/null | head -n 1)
 check "defense: under-reported counters raise reports_diverge" \
 	"want a reports_diverge event, then dump and kill (status 89)" \

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# agent-cost: what the agents cost on the hot path, and how fast the
+# orchestrator answers an attack. Two measures:
+#
+# 1. Exit round trip, timed by the guest (the headline): build/kfv over
+#    build/bench/kfv-noagents, the same sources built with -DKFV_NO_AGENTS
+#    (every agent hook compiled to nothing: no counters, no action word read,
+#    no telemetry of the vCPU loop; src/vmm/agent.h). Both jailed, both with
+#    the orchestrator and the guard running, in the same run. Each round
+#    runs build/bench/exittime.elf (n port 0x80 writes from ring 3, each
+#    timed with the TSC; it prints their median) once with each, alternating
+#    which goes first; the headline is the median over rounds of the
+#    round's agents/no-agents ratio of medians. Target: at most 1.03.
+#
+# 2. Detection to response: build/guests/port-fuzz.elf scans the port space
+#    under the default policy with --events; from the events file, the time
+#    from the first unclaimed_pio event to the policy's first action (log),
+#    and to the deny. The events are stamped by the orchestrator as it sees
+#    the counts, so this is the loop's latency (its tick and sensor period,
+#    the rule's window filling up, the hold-down), not the guest's.
+#
+# Settings (environment): KFV_BENCH_AGENT_ROUNDS (rounds of measure 1, 7),
+# KFV_BENCH_AGENT_SAMPLES (n for exittime, 10000), KFV_BENCH_AGENT_SCAN_STEP
+# (port-fuzz's step=, 4; 0 skips measure 2).
+BENCH_NAME=agent-cost
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+NOAGENTS=$BENCH_OUT/kfv-noagents
+if [ "${KFV_IN_KVMBOX:-0}" != 1 ] && ! bench_have_kvm; then
+	make --no-print-directory -s -C "$BENCH_ROOT" build/bench/kfv-noagents >&2 ||
+		{ echo "bench: cannot build $NOAGENTS" >&2; exit 1; }
+fi
+bench_setup "$0" "$@"
+
+rounds=${KFV_BENCH_AGENT_ROUNDS:-7}
+samples=${KFV_BENCH_AGENT_SAMPLES:-10000}
+step=${KFV_BENCH_AGENT_SCAN_STEP:-4}
+target=1.03
+exittime=$BENCH_OUT/exittime.elf
+[ -x "$NOAGENTS" ] || bench_fail "$NOAGENTS is missing (make build/bench/kfv-noagents)"
+[ -e "$exittime" ] || bench_fail "$exittime is missing (make -f bench/bench.mk bench-tools)"
+
+# exittime_run agents|none: sets P50 (the run's median exit, TSC cycles)
+exittime_run() {
+	local bin=$KFV status
+	[ "$1" = agents ] || bin=$NOAGENTS
+	LOG=$BENCH_TMP/agent-$1.log
+	read -r _ _ _ status < <("$MEASURE" time --line "exittime: " --log "$LOG" --timeout 300 -- \
+		"$bin" run --quiet --debug-exit --memory 128M --kernel "$exittime" --cmdline "n=$samples")
+	P50=$(sed -n 's/^exittime: .* p50=\([0-9]*\) .*/\1/p' "$LOG")
+	if [ "${status:-x}" != 0 ] || [ -z "$P50" ]; then
+		sed 's/^/  | /' "$LOG" >&2
+		bench_fail "$1: status ${status:-none} or no exittime line"
+	fi
+}
+
+# --- 1. exit round trip ------------------------------------------------------
+exittime_run agents; exittime_run none # warm-up
+echo "$BENCH_NAME: (1) guest-timed exits: exittime.elf, median of $samples port 0x80 writes from ring 3 per run, $rounds rounds, kfv and kfv -DKFV_NO_AGENTS alternating (both jailed, guarded)"
+a_p50s=() n_p50s=() ratios=()
+for ((r = 1; r <= rounds; r++)); do
+	if ((r % 2)); then order="agents none"; else order="none agents"; fi
+	for v in $order; do
+		exittime_run "$v"
+		if [ "$v" = agents ]; then ap=$P50; else np=$P50; fi
+	done
+	ratio=$(calc '%.4f' "$ap / $np")
+	a_p50s+=("$ap") n_p50s+=("$np") ratios+=("$ratio")
+	echo "  round $r: agents $ap, no agents $np cycles per exit (median); ratio $(calc '%.3f' "$ratio")"
+done
+qmed=$(median "${ratios[@]}")
+read -r qlo qhi < <(minmax "${ratios[@]}")
+verdict=$(calc '%s' "($qmed <= $target ? \"met\" : \"missed\")")
+echo "  agents $(median "${a_p50s[@]}"), no agents $(median "${n_p50s[@]}") cycles per exit (medians over rounds)"
+echo "  agents/no agents: $(calc '%.3f' "$qmed") (median of rounds; range $(calc '%.3f' "$qlo") .. $(calc '%.3f' "$qhi")); target: at most $target ($verdict)"
+
+# --- 2. detection to response ------------------------------------------------
+latency=""
+if [ "$step" != 0 ]; then
+	events=$BENCH_TMP/agent-scan.jsonl
+	rm -f "$events"
+	"$KFV" run --quiet --debug-exit --kernel "$GUESTS/port-fuzz.elf" --cmdline "step=$step" --events "$events" \
+		>"$BENCH_TMP/agent-scan.log" 2>&1 </dev/null || bench_fail "port-fuzz.elf did not end with status 0"
+	read -r first log deny < <(python3 -c '
+import json, sys
+first = log = deny = None
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["kind"] == "unclaimed_pio" and first is None: first = e["time_ns"]
+    if e["kind"] == "policy_action" and e.get("action") == "log" and log is None: log = e["time_ns"]
+    if e["kind"] == "policy_action" and e.get("action") == "deny" and deny is None: deny = e["time_ns"]
+print(first or 0, log or 0, deny or 0)' "$events")
+	[ "$first" != 0 ] && [ "$log" != 0 ] && [ "$deny" != 0 ] || bench_fail "port-fuzz.elf: no unclaimed_pio, log or deny event"
+	latency=$(calc '%.1f' "($log - $first) / 1e6")
+	echo "$BENCH_NAME: (2) detection to response: port-fuzz.elf step=$step under the default policy (port-scan: 1024 accesses in 1 s -> log, then deny after the 2 s hold-down)"
+	echo "  first unclaimed_pio event to the log action: $latency ms; to the deny: $(calc '%.1f' "($deny - $first) / 1e6") ms"
+fi
+echo "$BENCH_NAME: $(calc '%.3f' "$qmed") (exit round trip with agents over agents compiled out; target <= $target)${latency:+; detection to response $latency ms}"
