@@ -40,7 +40,8 @@ one_run() {
 	t0=$(date +%s%N)
 	for spec in "hello.elf --cpus $cpus" "exitloop.elf --cmdline n=$n"; do
 		# shellcheck disable=SC2086
-		err=$("$KFV" run --kernel "$G/"$spec --debug-exit "$@" 2>&1 >/dev/null) || { echo "fail"; return; }
+		err=$("$KFV" run --kernel "$G/"$spec --debug-exit "$@" 2>&1 >/dev/null) ||
+			{ echo "fail: $spec $*: $(printf '%s\n' "$err" | grep -v '^kfv: \(security\|sandbox\)' | tail -n 1)"; return; }
 		k=$(printf '%s\n' "$err" | sed -n 's/^kfv: kvm exits: \([0-9]*\).*/\1/p')
 		i=$(printf '%s\n' "$err" | sed -n 's/^kfv: kvm exits: .* io \([0-9]*\),.*/\1/p')
 		o=$(printf '%s\n' "$err" | sed -n 's/^kfv: exits:\(.*\)/\1/p' | grep -o '[0-9][0-9]*' | paste -sd+ | bc)
@@ -58,6 +59,7 @@ for ((i = 0; i < reps; i++)); do
 	one_run "${nohype[@]}" >>build/nohype-exits.nohype
 done
 if grep -q fail build/nohype-exits.default build/nohype-exits.nohype; then
+	grep -h fail build/nohype-exits.default build/nohype-exits.nohype
 	echo "nohype-exits: a run failed"
 	exit 1
 fi

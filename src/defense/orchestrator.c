@@ -217,6 +217,12 @@ void ho_tick(struct ho *ho, uint64_t now)
 {
 	struct surface_kvm_stats st;
 
+	/* A VMM the policy has killed is past deciding about: one alarm,
+	 * one dump, one kill. */
+	if (ho->killed_by_policy) {
+		timed_actions(ho, now);
+		return;
+	}
 	/* Counter deltas become events at most SENSOR_PERIOD_MS apart: an
 	 * attack at full speed is a few records a second per agent, not one
 	 * per access. */
@@ -410,6 +416,8 @@ int ho_supervise(struct ho *ho, pid_t pid, int report_fd, int ctl_fd, int guard_
 			break;
 		}
 	}
+	/* Reaped: its pid may be anyone's now; nothing may signal it. */
+	ho->pid = 0;
 	/* Last counts, so a short run's events are not lost. */
 	ho->next_sensor_ns = 0;
 	ho_tick(ho, ho_now_ns());

@@ -2,7 +2,8 @@
 # Self-defense loops end to end (docs/defense.md, docs/policy.md), each under
 # the default policy and each run's events file checked as valid JSON lines
 # with the kinds it must hold:
-#  - a port scanner is denied and reported, and the VM keeps running;
+#  - a port scanner is denied and reported, and the VM keeps running; an
+#    MMIO scanner is reported;
 #  - an exit storm is throttled: the kernel-counted exit rate falls (the
 #    figure is printed);
 #  - a malformed-virtqueue flood resets the device, and as it goes on the VM
@@ -46,6 +47,16 @@ check "defense: port scan denied, VM keeps running" \
 	      printf %s "$OUT" | grep -q "after: i8042 status 0xff" && action_detail "$ev" deny | grep -q "of pio set to deny"'
 check "defense: port scan events" "want valid JSON lines with unclaimed_pio, access_denied, policy_action" \
 	events_ok "$ev" vm_start unclaimed_pio access_denied policy_action vm_end
+
+# --- MMIO scan: reported, the VM runs on ------------------------------------
+ev=$TEST_TMP/mmio.jsonl
+TIMEOUT=240 run "$KFV" run --kernel "$GUESTS/mmio-scan.elf" --rng --debug-exit --events "$ev"
+check "defense: MMIO scan reported, VM keeps running" \
+	"want status 0 and the mmio-scan rule's log action on mmio" \
+	eval '[ "$RC" = 0 ] && printf %s "$OUT" | grep -q "guest-report: [0-9]* passed, 0 failed" &&
+	      action_detail "$ev" log | grep -q "rule mmio-scan"'
+check "defense: MMIO scan events" "want valid JSON lines with unclaimed_mmio and policy_action" \
+	events_ok "$ev" unclaimed_mmio policy_action
 
 # --- exit storm: throttled, the rate falls ---------------------------------
 # The default policy with one change: its storm threshold (50000 exits/s,
