@@ -21,6 +21,10 @@ bench_have_kvm() {
 	if [ "${KFV_KVMBOX:-auto}" = always ] && [ "${KFV_IN_KVMBOX:-0}" != 1 ]; then
 		return 1
 	fi
+	# A software KVM (PVM, module kvm_pvm) is such a KVM: auto takes the box there.
+	if [ "${KFV_KVMBOX:-auto}" = auto ] && [ "${KFV_IN_KVMBOX:-0}" != 1 ] && [ -d /sys/module/kvm_pvm ]; then
+		return 1
+	fi
 	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]
 }
 

@@ -19,8 +19,8 @@
 # Settings: KFV_BENCH_NOHYPE_REPS (3), KFV_BENCH_NOHYPE_N (20000 port writes).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
-if ! [ -c /dev/kvm ]; then
-	exec tests/kvmbox/kvmbox -- bash bench/nohype-exits.sh "$@"
+if [ "${KFV_IN_KVMBOX:-0}" != 1 ] && { ! [ -c /dev/kvm ] || [ -d /sys/module/kvm_pvm ]; }; then
+	exec tests/kvmbox/with-kvm bash bench/nohype-exits.sh "$@"
 fi
 KFV=build/kfv
 G=build/guests
@@ -41,7 +41,7 @@ one_run() {
 	for spec in "hello.elf --cpus $cpus" "exitloop.elf --cmdline n=$n"; do
 		# shellcheck disable=SC2086
 		err=$("$KFV" run --kernel "$G/"$spec --debug-exit "$@" 2>&1 >/dev/null) ||
-			{ echo "fail: $spec $*: $(printf '%s\n' "$err" | grep -v '^kfv: \(security\|sandbox\)' | tail -n 1)"; return; }
+			{ echo "fail: $spec $*: $(printf '%s\n' "$err" | grep -v '^kfv: \(security\|sandbox\)' | paste -sd'|' -)"; return; }
 		k=$(printf '%s\n' "$err" | sed -n 's/^kfv: kvm exits: \([0-9]*\).*/\1/p')
 		i=$(printf '%s\n' "$err" | sed -n 's/^kfv: kvm exits: .* io \([0-9]*\),.*/\1/p')
 		o=$(printf '%s\n' "$err" | sed -n 's/^kfv: exits:\(.*\)/\1/p' | grep -o '[0-9][0-9]*' | paste -sd+ | bc)

