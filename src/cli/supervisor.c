@@ -66,6 +66,12 @@ static int vmm_main(void *arg)
 	if (err.msg[0])
 		fprintf(stderr, "kfv: %s\n", err.msg);
 	fflush(NULL);
+	/* Nothing of the supervisor's is left open when the VMM ends (the
+	 * guest memfd went with the VM). */
+	close(c->lock.report_fd);
+	close(c->lock.ctl_fd);
+	if (c->lock.guard_fd >= 0)
+		close(c->lock.guard_fd);
 	return status;
 }
 

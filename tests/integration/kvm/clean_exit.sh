@@ -36,8 +36,10 @@ check "asan: SIGTERM stops every vCPU" "want status 84, a clean stop and no sani
 
 if command -v valgrind >/dev/null; then
 	TIMEOUT=300 run valgrind --vgdb=no --track-fds=yes --leak-check=full --errors-for-leak-kinds=definite \
-		--error-exitcode=99 "$KFV" run --no-sandbox --kernel "$GUESTS/hello.elf" --cpus 2 --debug-exit
-	fds=$(printf %s "$ERR" | sed -n 's/.*FILE DESCRIPTORS: \([0-9]*\) open.*/\1/p' | head -n1)
+		--error-exitcode=99 "$KFV" run --no-sandbox --no-guard --kernel "$GUESTS/hello.elf" --cpus 2 --debug-exit
+	# The supervisor and its VMM child each report; the most either had open.
+	# (The guard, a third process, has its own tests: tests/integration/host/guard.sh.)
+	fds=$(printf %s "$ERR" | sed -n 's/.*FILE DESCRIPTORS: \([0-9]*\) open.*/\1/p' | sort -n | tail -n1)
 	check "valgrind: no fd or memory left" "want status 0 and only stdin/stdout/stderr open at exit (saw ${fds:-?})" \
 		eval '[ "$RC" = 0 ] && [ "${fds:-99}" -le 3 ] && printf %s "$ERR" | grep -q "in use at exit: 0 bytes in 0 blocks"'
 else
