@@ -30,7 +30,7 @@ static const char *const check_names[GUARD_CHECK_COUNT] = {
 	[GUARD_STATUS] = "status",               [GUARD_MAPS] = "maps",
 	[GUARD_FDS] = "fds",                     [GUARD_THREADS] = "threads",
 	[GUARD_NAMESPACES] = "namespaces",       [GUARD_PAGE_SHARING] = "page_sharing",
-	[GUARD_KSM] = "ksm",
+	[GUARD_KSM] = "ksm",                     [GUARD_SELF] = "guard",
 };
 
 const char *guard_check_name(enum guard_check c)
@@ -290,12 +290,14 @@ static void guard_child(const struct guard_config *cfg, pid_t supervisor)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	exe = cfg->exe_fd >= 0 ? cfg->exe_fd : open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	ret = exe < 0 ? -errno : 0;
 	keep[0] = cfg->alarm_fd;
 	keep[1] = cfg->chan_fd;
 	keep[2] = exe;
 	close_others(keep, 3);
 	randombytes_buf(g.rng_key, sizeof(g.rng_key));
-	ret = exe < 0 ? -errno : guard_image_load(exe, &g.img);
+	if (!ret)
+		ret = guard_image_load(exe, &g.img);
 	if (!ret) {
 		guard_code_hash(&g.img, g.code_hash); /* the file does not change: once */
 		ret = env_open(&g);
@@ -303,7 +305,12 @@ static void guard_child(const struct guard_config *cfg, pid_t supervisor)
 	if (!ret)
 		ret = drop_privileges(cfg);
 	if (ret || getppid() != supervisor) {
-		guard_info(&g, "cannot start: %s", strerror(ret ? -ret : ESRCH));
+		/* Fail closed: an unwatched VMM is the policy's to decide on,
+		 * unless it is already gone. */
+		if (!ret || ret == -ESRCH || (kill(cfg->vmm_pid, 0) < 0 && errno == ESRCH))
+			guard_info(&g, "cannot start: %s", strerror(ret ? -ret : ESRCH));
+		else
+			guard_alarm(&g, GUARD_SELF, "cannot watch pid %d: %s", (int)cfg->vmm_pid, strerror(-ret));
 		_exit(2);
 	}
 	close(exe);

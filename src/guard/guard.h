@@ -44,6 +44,7 @@ enum guard_check {
 	GUARD_NAMESPACES,    /* a namespace changed, or not the jail's */
 	GUARD_PAGE_SHARING,  /* a guest RAM frame mapped twice or by another VM */
 	GUARD_KSM,           /* guest RAM open to same-page merging */
+	GUARD_SELF,          /* the guard cannot watch this VMM (it failed to start) */
 	GUARD_CHECK_COUNT
 };
 
