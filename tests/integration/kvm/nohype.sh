@@ -131,8 +131,14 @@ cpuset_case() {
 		done
 	fi
 	kill -TERM "$sup" 2>/dev/null
+	# Bounded: a run that does not stop on SIGTERM fails this case, it
+	# does not hang the suite.
+	(sleep 60; kill -KILL "$sup" 2>/dev/null) &
+	local dog=$!
 	wait "$sup"
-	RC=$? OUT=$(cat "$TEST_TMP/cs.out") ERR=$(cat "$TEST_TMP/cs.err")
+	RC=$?
+	kill "$dog" 2>/dev/null
+	OUT=$(cat "$TEST_TMP/cs.out") ERR=$(cat "$TEST_TMP/cs.err")
 	if [ -z "$vmm" ]; then
 		not_ok "cpuset ($name)" "no locked-down VMM (stderr: $(printf %s "$ERR" | tail -n 3 | tr '\n' '|'))"
 		return
