@@ -307,6 +307,7 @@ static int run_once(struct run_state *rs, struct run_error *err)
 	/* The orchestrator's config names this incarnation's jail and RAM. */
 	rs->ho.cfg = hc;
 	rs->ho.restart_requested = rs->ho.killed_by_policy = false;
+	rs->ho.guard_pid = guard;
 	ho_event(&rs->ho, EV_VM_START, SEV_INFO, "vmm", 1, "VMM %d started%s (%s)", (int)pid,
 		 rs->ho.restarts ? " again" : "", jailed ? "jailed" : "unjailed: --no-sandbox");
 	ret = ho_supervise(&rs->ho, pid, pipefd[0], ctl[0], galarm[0], report, sizeof(report), &ws);

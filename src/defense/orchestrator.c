@@ -438,6 +438,7 @@ void ho_vmm_gone(struct ho *ho)
 		close(ho->stats_fds[i]);
 	ho->nr_stats = 0;
 	ho->pid = 0;
+	ho->guard_pid = 0;
 	ho->frozen = ho->stopped = false;
 	ho->thaw_at_ns = 0;
 	ho->throttle_percent = 0;

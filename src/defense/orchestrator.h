@@ -50,6 +50,7 @@ struct ho {
 	struct ho_config cfg;
 	/* the current VMM */
 	pid_t pid;
+	pid_t guard_pid; /* the VMM's guard, stopped with it during a pause (else it sees "unresponsive") */
 	int stats_fds[HANDOFF_MAX_FDS];
 	unsigned nr_stats;
 	struct ho_snapshot last;

@@ -87,6 +87,8 @@ static void pause_vm(struct ho *ho, unsigned ms)
 		kill(ho->pid, SIGSTOP);
 		ho->stopped = true;
 	}
+	if (ho->guard_pid > 0)
+		kill(ho->guard_pid, SIGSTOP);
 	ho->thaw_at_ns = ho_now_ns() + (uint64_t)ms * 1000000ull;
 }
 
@@ -98,6 +100,8 @@ void ho_resume(struct ho *ho)
 		kill(ho->pid, SIGCONT);
 		ho->stopped = false;
 	}
+	if (ho->guard_pid > 0)
+		kill(ho->guard_pid, SIGCONT);
 	ho->thaw_at_ns = 0;
 }
 
