@@ -32,5 +32,7 @@ check() {
 }
 
 has_kvm() { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
+# A software KVM (module kvm_pvm): guest ring 3 runs as host user code.
+on_pvm() { [ -d /sys/module/kvm_pvm ]; }
 
 line_count() { if [ -z "$1" ]; then echo 0; else printf '%s\n' "$1" | wc -l; fi; }

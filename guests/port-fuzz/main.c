@@ -72,19 +72,6 @@ static bool reset_write(uint32_t port, unsigned width, uint8_t v)
 	return port <= I8042_STATUS && I8042_STATUS <= last && v >= 0xf0;
 }
 
-static inline void outw(uint16_t port, uint16_t v)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint16_t inw(uint16_t port)
-{
-	uint16_t v;
-
-	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
 static void port_read(uint32_t p, unsigned width)
 {
 	if (p + width - 1 > 0xffff || overlaps_untouched(p, width)) {

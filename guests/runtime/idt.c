@@ -7,6 +7,8 @@
 #include "runtime/io.h"
 #include "runtime/printf.h"
 #include "runtime/traps.h"
+#include "runtime/user.h"
+#include "runtime/user_io.h"
 
 #define GATE_INTR      0x8e /* present, DPL 0, 64-bit interrupt gate */
 #define GATE_INTR_USER 0xee /* present, DPL 3 */
@@ -111,6 +113,8 @@ void trap_dispatch(struct trap_frame *frame)
 		handlers[frame->vector](frame);
 		return;
 	}
+	if (user_return_trap(frame) || user_io_emulate(frame))
+		return; /* ring-3 in/out on a hypervisor that ignores IOPL */
 	if (frame->vector < 32 && trap_try_exception_hook(frame))
 		return; /* a guest that provoked it on purpose (traps.h) */
 	fatal_trap(frame);

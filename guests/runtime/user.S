@@ -10,6 +10,11 @@
  * TSS.rsp0 stack, which drops the trap frame, restores the saved ring-0
  * state and returns the result to user_enter_asm's caller.
  *
+ * A hypervisor that runs guest ring 3 as host user code (PVM) does not
+ * deliver that int through our IDT: it raises #UD at the int instead.
+ * user_return_trap() (user.c) takes a #UD from ring 3 at user_return_int,
+ * or at the ud2 after it should the int fall through, as the return.
+ *
  * Only one ring-3 excursion can be active at a time, on the BSP. */
 #include "image.h"
 
@@ -46,7 +51,11 @@ user_enter_asm:
 user_thunk:
 	call	*%rax
 	movq	%rax, %rdi
+	.globl user_return_int
+user_return_int:
 	int	$USER_RETURN_VECTOR
+	.globl user_return_fallback
+user_return_fallback:
 	ud2
 
 	/* Runs in ring 0 on TSS.rsp0 with interrupts off. */

@@ -12,11 +12,19 @@
 #ifndef GUEST_RUNTIME_USER_H
 #define GUEST_RUNTIME_USER_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "runtime/idt.h"
 
 typedef uint64_t (*user_fn)(uint64_t arg);
 
 /* Runs fn(arg) in ring 3 and returns what it returned. */
 uint64_t user_run(user_fn fn, uint64_t arg);
+
+/* For trap_dispatch(): where ring 3's return int is not delivered (see
+ * user.S), the #UD raised in its place ends the excursion; does not
+ * return then. Returns false for any other trap. */
+bool user_return_trap(struct trap_frame *frame);
 
 #endif
