@@ -62,7 +62,7 @@ void print_usage(FILE *out)
 "                     policy shipped with kfv, policy/default.json)\n"
 "  --events FILE      append security events to FILE, one JSON object per line\n"
 "  --metrics FILE     keep FILE rewritten with Prometheus-format metrics\n"
-"  --forensics DIR    where a policy's forensic memory dumps go (default .)\n"
+"  --forensics DIR    where a policy's forensic memory dumps go (none without it)\n"
 "  --guard-period MS  integrity guard check period (default 500)\n"
 "  --no-guard         run without the integrity guard (docs/guard.md)\n"
 "  -q, --quiet        no end-of-run summary\n"

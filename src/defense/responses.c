@@ -129,8 +129,8 @@ static int dump_memory(struct ho *ho, char *path, size_t pathlen)
 	uint64_t off = 0;
 	int fd, ret = 0;
 
-	snprintf(path, pathlen, "%s/kfv-%s-%d-%u.mem", ho->cfg.forensics_dir ? ho->cfg.forensics_dir : ".",
-		 ho->cfg.vm, (int)getpid(), ho->dumps + 1);
+	snprintf(path, pathlen, "%s/kfv-%s-%d-%u.mem", ho->cfg.forensics_dir, ho->cfg.vm, (int)getpid(),
+		 ho->dumps + 1);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
@@ -244,6 +244,12 @@ static void execute_one(struct ho *ho, const struct policy_decision *d, enum pol
 		done(ho, d, a, "rule %s: a fresh VMM will start from the original configuration", d->rule);
 		break;
 	case ACT_DUMP:
+		/* Guest RAM is the guest owner's data: it goes only where the
+		 * operator said, never into whatever directory kfv started in. */
+		if (!ho->cfg.forensics_dir) {
+			done(ho, d, ACT_COUNT, "rule %s: no dump: no --forensics directory given", d->rule);
+			break;
+		}
 		ret = dump_memory(ho, path, sizeof(path));
 		if (ret) {
 			done(ho, d, ACT_COUNT, "rule %s: dump failed: %s", d->rule, strerror(-ret));

@@ -691,6 +691,31 @@ static void failed_dump_is_not_an_action_taken(void **state)
 	assert_int_equal(files_in(fx->dir, "kfv-"), 0);
 }
 
+/* Without --forensics there is no dump at all: guest RAM never lands in
+ * whatever directory kfv was started from. */
+static void no_forensics_dir_no_dump(void **state)
+{
+	static const char policy[] =
+		"{\"version\": 1, \"rules\": [{\"name\": \"evidence\", \"match\": {\"kind\": \"guard_alarm\"},"
+		" \"escalate\": [\"dump\"]}]}";
+	struct fx *fx = *state;
+	struct ho *ho;
+	char detail[EVENT_DETAIL_MAX], cwd[4096];
+
+	make_guest_ram(fx, 1u << 20);
+	ho = start(fx, policy);
+	ho->cfg.forensics_dir = NULL;
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(fx->dir), 0);
+	ho_event(ho, EV_GUARD_ALARM, SEV_CRITICAL, "code_modified", 1, "test alarm");
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(ho->dumps, 0);
+	assert_int_equal(find_events(fx, "policy_action", "code_modified", "", detail, sizeof(detail), NULL), 1);
+	assert_non_null(strstr(detail, "no --forensics directory"));
+	assert_int_equal(ho->actions[ACT_DUMP], 0);
+	assert_int_equal(files_in(fx->dir, "kfv-"), 0);
+}
+
 static void restarts_stop_at_the_budget(void **state)
 {
 	struct fx *fx = *state;
@@ -988,6 +1013,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(exit_rate_and_storms_from_kernel_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(diverging_reports_are_caught, setup, teardown),
 		cmocka_unit_test_setup_teardown(dump_copies_guest_ram, setup, teardown),
+		cmocka_unit_test_setup_teardown(no_forensics_dir_no_dump, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_dump_is_not_an_action_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(restarts_stop_at_the_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(quarantine_refuses_later_restarts, setup, teardown),
