@@ -8,9 +8,14 @@
 #    no telemetry of the vCPU loop; src/vmm/agent.h). Both jailed, both with
 #    the orchestrator and the guard running, in the same run. Each round
 #    runs build/bench/exittime.elf (n port 0x80 writes from ring 3, each
-#    timed with the TSC; it prints their median) once with each, alternating
-#    which goes first; the headline is the median over rounds of the
-#    round's agents/no-agents ratio of medians. Target: at most 1.03.
+#    timed with the TSC; it prints their 10th percentile and median among
+#    others) once with each, alternating which goes first. The headline is
+#    sandbox-cost's statistic (undisturbed_ratio in bench/lib.sh): runs
+#    whose 10th percentile is more than KFV_BENCH_AGENT_DISTURBED (1.5)
+#    times the least of all runs' are set aside as disturbed, and the figure
+#    is the median 10th percentile of the undisturbed runs with agents over
+#    that without; the median of the rounds' ratios of medians is printed
+#    too. Target: at most 1.03.
 #
 # 2. Detection to response: build/guests/port-fuzz.elf scans the port space
 #    under the default policy with --events; from the events file, the time
@@ -35,19 +40,21 @@ bench_setup "$0" "$@"
 rounds=${KFV_BENCH_AGENT_ROUNDS:-7}
 samples=${KFV_BENCH_AGENT_SAMPLES:-10000}
 step=${KFV_BENCH_AGENT_SCAN_STEP:-4}
+disturbed=${KFV_BENCH_AGENT_DISTURBED:-1.5}
 target=1.03
 exittime=$BENCH_OUT/exittime.elf
 [ -x "$NOAGENTS" ] || bench_fail "$NOAGENTS is missing (make build/bench/kfv-noagents)"
 [ -e "$exittime" ] || bench_fail "$exittime is missing (make -f bench/bench.mk bench-tools)"
 
-# exittime_run agents|none: sets P50 (the run's median exit, TSC cycles)
+# exittime_run agents|none: sets P50 and P10 (the run's median and 10th
+# percentile exit, TSC cycles)
 exittime_run() {
 	local bin=$KFV status
 	[ "$1" = agents ] || bin=$NOAGENTS
 	LOG=$BENCH_TMP/agent-$1.log
 	read -r _ _ _ status < <("$MEASURE" time --line "exittime: " --log "$LOG" --timeout 300 -- \
 		"$bin" run --quiet --debug-exit --memory 128M --kernel "$exittime" --cmdline "n=$samples")
-	P50=$(sed -n 's/^exittime: .* p50=\([0-9]*\) .*/\1/p' "$LOG")
+	read -r P10 P50 < <(sed -n 's/^exittime: .* p10=\([0-9]*\) p50=\([0-9]*\) .*/\1 \2/p' "$LOG")
 	if [ "${status:-x}" != 0 ] || [ -z "$P50" ]; then
 		sed 's/^/  | /' "$LOG" >&2
 		bench_fail "$1: status ${status:-none} or no exittime line"
@@ -57,22 +64,31 @@ exittime_run() {
 # --- 1. exit round trip ------------------------------------------------------
 exittime_run agents; exittime_run none # warm-up
 echo "$BENCH_NAME: (1) guest-timed exits: exittime.elf, median of $samples port 0x80 writes from ring 3 per run, $rounds rounds, kfv and kfv -DKFV_NO_AGENTS alternating (both jailed, guarded)"
-a_p50s=() n_p50s=() ratios=()
+a_p10s=() n_p10s=() ratios=()
 for ((r = 1; r <= rounds; r++)); do
 	if ((r % 2)); then order="agents none"; else order="none agents"; fi
 	for v in $order; do
 		exittime_run "$v"
-		if [ "$v" = agents ]; then ap=$P50; else np=$P50; fi
+		if [ "$v" = agents ]; then ap=$P50 aq=$P10; else np=$P50 nq=$P10; fi
 	done
 	ratio=$(calc '%.4f' "$ap / $np")
-	a_p50s+=("$ap") n_p50s+=("$np") ratios+=("$ratio")
-	echo "  round $r: agents $ap, no agents $np cycles per exit (median); ratio $(calc '%.3f' "$ratio")"
+	a_p10s+=("$aq") n_p10s+=("$nq") ratios+=("$ratio")
+	echo "  round $r: median agents $ap, no agents $np cycles per exit, ratio $(calc '%.3f' "$ratio"); 10th percentile agents $aq, no agents $nq"
 done
 qmed=$(median "${ratios[@]}")
 read -r qlo qhi < <(minmax "${ratios[@]}")
-verdict=$(calc '%s' "($qmed <= $target ? \"met\" : \"missed\")")
-echo "  agents $(median "${a_p50s[@]}"), no agents $(median "${n_p50s[@]}") cycles per exit (medians over rounds)"
-echo "  agents/no agents: $(calc '%.3f' "$qmed") (median of rounds; range $(calc '%.3f' "$qlo") .. $(calc '%.3f' "$qhi")); target: at most $target ($verdict)"
+echo "  median of the rounds' ratios of medians $(calc '%.3f' "$qmed") (range $(calc '%.3f' "$qlo") .. $(calc '%.3f' "$qhi"))"
+if undisturbed_ratio "$disturbed" "${a_p10s[*]}" "${n_p10s[*]}"; then
+	figure=$FIGURE
+	how="median 10th percentile of the undisturbed runs, agents $AM, no agents $BM cycles per exit"
+else
+	figure=$qmed
+	how="no undisturbed run on one side: the median of the rounds' ratios of medians"
+fi
+echo "  undisturbed runs (10th percentile at most $disturbed times the least, $LIMIT cycles):" \
+     "agents $A_OK of $rounds, no agents $B_OK of $rounds"
+verdict=$(calc '%s' "($figure <= $target ? \"met\" : \"missed\")")
+echo "  agents/no agents: $(calc '%.3f' "$figure") ($how); target: at most $target ($verdict)"
 
 # --- 2. detection to response ------------------------------------------------
 latency=""
@@ -95,4 +111,4 @@ print(first or 0, log or 0, deny or 0)' "$events")
 	echo "$BENCH_NAME: (2) detection to response: port-fuzz.elf step=$step under the default policy (port-scan: 1024 accesses in 1 s -> log, then deny after the 2 s hold-down)"
 	echo "  first unclaimed_pio event to the log action: $latency ms; to the deny: $(calc '%.1f' "($deny - $first) / 1e6") ms"
 fi
-echo "$BENCH_NAME: $(calc '%.3f' "$qmed") (exit round trip with agents over agents compiled out; target <= $target)${latency:+; detection to response $latency ms}"
+echo "$BENCH_NAME: $(calc '%.3f' "$figure") (exit round trip with agents over agents compiled out; target <= $target)${latency:+; detection to response $latency ms}"

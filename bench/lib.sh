@@ -74,6 +74,28 @@ minmax() {
 	printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo, hi }'
 }
 
+# undisturbed_ratio DISTURBED "A_P10S" "B_P10S": the cost of A over B from
+# two sets of runs' 10th-percentile exit times, resistant to interference.
+# Interference only ever slows a run down, and in the nested box whole runs
+# settle at about twice the usual exit time whichever side they are; so a
+# run whose 10th percentile is more than DISTURBED times the least of all
+# runs' is set aside, and the figure is the median 10th percentile of A's
+# undisturbed runs over B's (a cost added to every exit moves every
+# percentile alike). Sets LIMIT, A_OK and B_OK (how many runs counted), AM
+# and BM (the two medians) and FIGURE; returns 1, FIGURE unset, when one
+# side has no undisturbed run.
+undisturbed_ratio() {
+	local fastest a b
+	read -r fastest _ < <(minmax $2 $3)
+	LIMIT=$(calc '%.0f' "$fastest * $1")
+	mapfile -t a < <(printf '%s\n' $2 | awk -v l="$LIMIT" '$1 <= l')
+	mapfile -t b < <(printf '%s\n' $3 | awk -v l="$LIMIT" '$1 <= l')
+	A_OK=${#a[@]} B_OK=${#b[@]} FIGURE=
+	((A_OK > 0 && B_OK > 0)) || return 1
+	AM=$(median "${a[@]}") BM=$(median "${b[@]}")
+	FIGURE=$(calc '%.4f' "$AM / $BM")
+}
+
 # calc FORMAT EXPRESSION: floating-point arithmetic through awk
 calc() {
 	awk "BEGIN { printf \"$1\", $2 }"

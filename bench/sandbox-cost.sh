@@ -96,8 +96,6 @@ exittime_run() {
 }
 
 ms() { calc '%.1f' "$1 / 1e6"; }
-# below LIMIT VALUE...: the values at most LIMIT, one a line
-below() { local lim=$1; shift; printf '%s\n' "$@" | awk -v l="$lim" '$1 <= l'; }
 
 # --- 1. exit round trip, timed by the guest --------------------------------
 exittime_run jail; exittime_run nosb  # warm-up
@@ -121,27 +119,18 @@ done
 qmed=$(median "${ratios[@]}")
 read -r qlo qhi < <(minmax "${ratios[@]}")
 echo "  median of the rounds' ratios of medians $(calc '%.3f' "$qmed") (range $(calc '%.3f' "$qlo") .. $(calc '%.3f' "$qhi"))"
-# Interference only ever slows a run down, and in the nested box whole runs
-# settle at about twice the usual exit time, jailed or not. A run whose 10th
-# percentile is more than DISTURBED times the least of all runs' was
-# disturbed, and is set aside; the 10th percentile stays at the usual speed
-# while a tenth of a run's exits do, so more runs count than by the median.
-read -r fastest _ < <(minmax "${jail_p10s[@]}" "${nosb_p10s[@]}")
-limit=$(calc '%.0f' "$fastest * $disturbed")
-mapfile -t jail_ok < <(below "$limit" "${jail_p10s[@]}")
-mapfile -t nosb_ok < <(below "$limit" "${nosb_p10s[@]}")
-echo "  undisturbed runs (10th percentile at most $disturbed times the least, $limit cycles):" \
-     "jailed ${#jail_ok[@]} of $rounds, --no-sandbox ${#nosb_ok[@]} of $rounds"
-if ((${#jail_ok[@]} > 0 && ${#nosb_ok[@]} > 0)); then
-	jm=$(median "${jail_ok[@]}") nm=$(median "${nosb_ok[@]}")
-	figure=$(calc '%.4f' "$jm / $nm")
-	how="median 10th percentile of the undisturbed runs, jailed $jm, --no-sandbox $nm cycles per exit"
+# The headline resists interference: see undisturbed_ratio (bench/lib.sh).
+if undisturbed_ratio "$disturbed" "${jail_p10s[*]}" "${nosb_p10s[*]}"; then
+	figure=$FIGURE
+	how="median 10th percentile of the undisturbed runs, jailed $AM, --no-sandbox $BM cycles per exit"
 	what="median 10th percentile of undisturbed runs"
 else
 	figure=$qmed
 	how="no undisturbed run on one side: the median of the rounds' ratios of medians"
 	what="median of the rounds' ratios of medians"
 fi
+echo "  undisturbed runs (10th percentile at most $disturbed times the least, $LIMIT cycles):" \
+     "jailed $A_OK of $rounds, --no-sandbox $B_OK of $rounds"
 verdict=$(calc '%s' "($figure <= $target ? \"met\" : \"missed\")")
 echo "  jailed/--no-sandbox: $(calc '%.3f' "$figure") ($how); target: at most $target ($verdict)"
 
