@@ -11,7 +11,7 @@
 #    timed with the TSC; it prints their 10th percentile and median among
 #    others) once with each, alternating which goes first. The headline is
 #    sandbox-cost's statistic (undisturbed_ratio in bench/lib.sh): runs
-#    whose 10th percentile is more than KFV_BENCH_AGENT_DISTURBED (1.5)
+#    whose 10th percentile is more than KFV_BENCH_AGENT_DISTURBED (1.2)
 #    times the least of all runs' are set aside as disturbed, and the figure
 #    is the median 10th percentile of the undisturbed runs with agents over
 #    that without; the median of the rounds' ratios of medians is printed
@@ -26,8 +26,10 @@
 #
 # Settings (environment): KFV_BENCH_AGENT_ROUNDS (rounds of measure 1, 7),
 # KFV_BENCH_AGENT_SAMPLES (n for exittime, 10000), KFV_BENCH_AGENT_SCAN_STEP
-# (port-fuzz's step=, 4; 0 skips measure 2).
+# (port-fuzz's step=, 4; 0 skips measure 2), KFV_BENCH_AGENT_DISTURBED (1.2),
+# KFV_BENCH_AGENT_RUN_TIMEOUT (seconds one exittime run may take, 120).
 BENCH_NAME=agent-cost
+BENCH_MMIO_EXITS=1
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 NOAGENTS=$BENCH_OUT/kfv-noagents
@@ -40,7 +42,8 @@ bench_setup "$0" "$@"
 rounds=${KFV_BENCH_AGENT_ROUNDS:-7}
 samples=${KFV_BENCH_AGENT_SAMPLES:-10000}
 step=${KFV_BENCH_AGENT_SCAN_STEP:-4}
-disturbed=${KFV_BENCH_AGENT_DISTURBED:-1.5}
+disturbed=${KFV_BENCH_AGENT_DISTURBED:-1.2}
+run_timeout=${KFV_BENCH_AGENT_RUN_TIMEOUT:-120}
 target=1.03
 exittime=$BENCH_OUT/exittime.elf
 [ -x "$NOAGENTS" ] || bench_fail "$NOAGENTS is missing (make build/bench/kfv-noagents)"
@@ -48,12 +51,19 @@ exittime=$BENCH_OUT/exittime.elf
 
 # exittime_run agents|none: sets P50 and P10 (the run's median and 10th
 # percentile exit, TSC cycles)
+# A run that times out (the nested box wedges now and then, docs/bench.md)
+# is run once more before the benchmark gives up.
 exittime_run() {
-	local bin=$KFV status
+	local bin=$KFV status try
 	[ "$1" = agents ] || bin=$NOAGENTS
 	LOG=$BENCH_TMP/agent-$1.log
-	read -r _ _ _ status < <("$MEASURE" time --line "exittime: " --log "$LOG" --timeout 300 -- \
-		"$bin" run --quiet --debug-exit --memory 128M --kernel "$exittime" --cmdline "n=$samples")
+	for try in 1 2; do
+		read -r _ _ _ status < <("$MEASURE" time --line "exittime: " --log "$LOG" --timeout "$run_timeout" -- \
+			"$bin" run --quiet --debug-exit --memory 128M "${EXIT_ARGS[@]}" --kernel "$exittime" \
+			--cmdline "n=$samples $EXIT_CMDLINE")
+		[ "${status:-x}" = 124 ] && [ "$try" = 1 ] || break
+		echo "  ($1: run timed out after $run_timeout s; running it again)"
+	done
 	read -r P10 P50 < <(sed -n 's/^exittime: .* p10=\([0-9]*\) p50=\([0-9]*\) .*/\1 \2/p' "$LOG")
 	if [ "${status:-x}" != 0 ] || [ -z "$P50" ]; then
 		sed 's/^/  | /' "$LOG" >&2
@@ -63,7 +73,7 @@ exittime_run() {
 
 # --- 1. exit round trip ------------------------------------------------------
 exittime_run agents; exittime_run none # warm-up
-echo "$BENCH_NAME: (1) guest-timed exits: exittime.elf, median of $samples port 0x80 writes from ring 3 per run, $rounds rounds, kfv and kfv -DKFV_NO_AGENTS alternating (both jailed, guarded)"
+echo "$BENCH_NAME: (1) guest-timed exits: exittime.elf, median of $samples $EXIT_WHAT from ring 3 per run, $rounds rounds, kfv and kfv -DKFV_NO_AGENTS alternating (both jailed, guarded)"
 a_p10s=() n_p10s=() ratios=()
 for ((r = 1; r <= rounds; r++)); do
 	if ((r % 2)); then order="agents none"; else order="none agents"; fi

@@ -26,6 +26,7 @@
 #    the code_modified alarm (the challenge); and a stopped responder's
 #    'unresponsive'.
 BENCH_NAME="guard-cost"
+BENCH_MMIO_EXITS=1
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_setup "$0" "$@"
@@ -77,7 +78,8 @@ run_exittime() {
 	for ((tries = 1; ; tries++)); do
 		read -r from line _ status < <("$MEASURE" time --from "kfv-guest: " --line "exittime: " \
 			--log "$BENCH_TMP/guard-exittime.log" --timeout 600 -- \
-			"$KFV" run --quiet --debug-exit --memory 128M "$@" --kernel "$exittime" --cmdline "n=$n")
+			"$KFV" run --quiet --debug-exit --memory 128M "${EXIT_ARGS[@]}" "$@" --kernel "$exittime" \
+			--cmdline "n=$n $EXIT_CMDLINE")
 		[ "${status:-x}" = 0 ] && [ "${line:--1}" -ge 0 ] && break
 		sed 's/^/  | /' "$BENCH_TMP/guard-exittime.log" >&2
 		# The nested box's emulated SVM has been seen to fault a guest
@@ -105,7 +107,7 @@ if "$KFV" run --help 2>&1 | grep -q -- '--guard-period'; then
 	what="guest-timed mean exit time under kfv with the guard at $period ms over --no-guard"
 	[ -e "$exittime" ] || bench_fail "$exittime is missing (make -f bench/bench.mk bench-tools)"
 	run_exittime --no-guard # warm-up
-	echo "$BENCH_NAME: (2) guest slowdown: exittime.elf, $n port exits from ring 3 per run (a few seconds:" \
+	echo "$BENCH_NAME: (2) guest slowdown: exittime.elf, $n $EXIT_WHAT from ring 3 per run (a few seconds:" \
 		"tens of challenges), each timed by the guest, $reps rounds alternating which goes first"
 	p50s=()
 	for ((r = 1; r <= reps; r++)); do

@@ -20,7 +20,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 if [ "${KFV_IN_KVMBOX:-0}" != 1 ] && { ! [ -c /dev/kvm ] || [ -d /sys/module/kvm_pvm ]; }; then
-	exec tests/kvmbox/with-kvm bash bench/nohype-exits.sh "$@"
+	KFV_KVMBOX=always exec tests/kvmbox/with-kvm bash bench/nohype-exits.sh "$@"
 fi
 KFV=build/kfv
 G=build/guests

@@ -47,7 +47,8 @@ if ! bench_have_kvm && [ "${KFV_IN_KVMBOX:-0}" != 1 ]; then
 		# exec all the way down, so that box_pid is the box's own process
 		coproc BOX {
 			# shellcheck disable=SC2030 # meant for the box only
-			export KFV_BENCH_NESTED=1 KFV_KVMBOX_TIMEOUT=${KFV_KVMBOX_TIMEOUT:-1800}
+			# KFV_KVMBOX=always: with-kvm would run directly on a PVM host.
+			export KFV_BENCH_NESTED=1 KFV_KVMBOX=always KFV_KVMBOX_TIMEOUT=${KFV_KVMBOX_TIMEOUT:-1800}
 			exec 2>&1
 			if [ -x tests/kvmbox/with-kvm ]; then
 				exec tests/kvmbox/with-kvm bash bench/run-all.sh "${todo[@]}"

@@ -32,6 +32,19 @@ check() {
 }
 
 has_kvm() { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
+# vmm_of SUPERVISOR-PID: the pid of its VMM child once that is locked down
+# (under seccomp), after up to 30 s; nothing if it never is.
+vmm_of() {
+	local i pid
+	for i in $(seq 1 150); do
+		pid=$(pgrep -P "$1" | head -n1)
+		if [ -n "$pid" ] && grep -q '^Seccomp:[[:space:]]*2' "/proc/$pid/status" 2>/dev/null; then
+			echo "$pid"
+			return
+		fi
+		sleep 0.2
+	done
+}
 # A software KVM (module kvm_pvm): guest ring 3 runs as host user code.
 on_pvm() { [ -d /sys/module/kvm_pvm ]; }
 

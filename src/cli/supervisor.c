@@ -24,6 +24,7 @@
 #include "options_digest.h"
 #include "../sandbox/jail.h"
 #include "../sandbox/seccomp.h"
+#include "../util/log.h"
 #include "../vmm/exit_status.h"
 #include "../vmm/guest_mem.h"
 
@@ -265,6 +266,10 @@ static int run_once(struct run_state *rs, struct run_error *err)
 		keep[4] = gsv[1];
 		cfg.keep_fds = keep;
 		cfg.nkeep_fds = gsv[1] >= 0 ? 5 : 4;
+		/* A supervisor killed with SIGKILL left its VM's directories; one
+		 * of them may even bear our PID. */
+		if (jail_sweep_stale(&cfg) > 0)
+			log_debug("jail: removed what dead supervisors left behind");
 		ret = jail_prepare(&cfg, &j, &jerr);
 		if (ret) {
 			status = fail(err, KFV_EXIT_JAIL, "jail", jerr.msg);

@@ -1,9 +1,13 @@
 #define _GNU_SOURCE
 #include "jail.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -204,4 +208,41 @@ int jail_remove_stale(const struct jail_config *c, struct jail_error *err)
 	if (jail_path(j.dir, j.cfg.chroot_base, j.cfg.vm_id) || jail_path(j.root, j.dir, "root"))
 		return jail_fail(err, "cleanup", -ENAMETOOLONG, "%s/%s/root", j.cfg.chroot_base, j.cfg.vm_id);
 	return jail_root_remove(&j, err);
+}
+
+/* "vm-PID" with PID a positive decimal number, nothing else. */
+static pid_t supervisor_of(const char *name)
+{
+	char *end;
+	long v;
+
+	if (strncmp(name, "vm-", 3) || name[3] < '1' || name[3] > '9')
+		return 0;
+	errno = 0;
+	v = strtol(name + 3, &end, 10);
+	return *end || errno || v > INT_MAX ? 0 : (pid_t)v;
+}
+
+int jail_sweep_stale(const struct jail_config *c)
+{
+	const char *base = c->chroot_base ? c->chroot_base : JAIL_DEFAULT_BASE;
+	struct jail_config stale = *c;
+	struct jail_error err;
+	struct dirent *de;
+	int removed = 0;
+	DIR *d = opendir(base);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		pid_t pid = supervisor_of(de->d_name);
+
+		if (!pid || (pid != getpid() && (kill(pid, 0) == 0 || errno != ESRCH)))
+			continue;
+		stale.vm_id = de->d_name;
+		if (jail_remove_stale(&stale, &err) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }

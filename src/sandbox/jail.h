@@ -180,6 +180,15 @@ int jail_cleanup(struct jail *j, struct jail_error *err);
  * nothing. Idempotent. */
 int jail_remove_stale(const struct jail_config *c, struct jail_error *err) __attribute__((warn_unused_result));
 
+/* Before jail_prepare(): removes, as jail_remove_stale() does, the state
+ * of every VM under c's base directory named "vm-PID" whose supervisor PID
+ * no longer exists (one killed with SIGKILL leaves its directories behind)
+ * or is this very process (a PID reused: that state cannot be ours yet).
+ * A VM whose cgroup still has tasks is left alone. Returns how many were
+ * removed; errors are not fatal to the caller's own start and are not
+ * reported. */
+int jail_sweep_stale(const struct jail_config *c);
+
 /* Out-of-band responses for an orchestrator. Freezes or thaws every task of
  * the VM (cgroup.freeze on v2, freezer.state on v1). */
 int jail_freeze(const struct jail *j, bool frozen) __attribute__((warn_unused_result));

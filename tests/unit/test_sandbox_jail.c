@@ -777,6 +777,47 @@ static void stale_state_after_a_crash(void **state)
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 
+/* jail_sweep_stale(): a dead supervisor's VM (and one bearing our own PID)
+ * goes, a live supervisor's stays. */
+static void sweep_takes_only_dead_supervisors(void **state)
+{
+	char dead_id[32], live_id[32], own_id[32];
+	struct jail dead, live, own;
+	struct jail_config c;
+	struct jail_error err;
+	pid_t child;
+
+	(void)state;
+	skip_unless_root();
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	snprintf(dead_id, sizeof(dead_id), "vm-%d", (int)child);
+	snprintf(live_id, sizeof(live_id), "vm-%d", (int)getppid());
+	snprintf(own_id, sizeof(own_id), "vm-%d", (int)getpid());
+	c = (struct jail_config){
+		.uid = JAIL_UID_BASE, .gid = JAIL_UID_BASE, .chroot_base = base, .vm_id = dead_id,
+		.guest_memory_bytes = 2 << 20, .ncpus = 1, .max_fds = 16, .cgroup_parent = TEST_CGROUP_PARENT,
+	};
+	if (jail_prepare(&c, &dead, &err))
+		fail_msg("jail_prepare: %s", err.msg);
+	c.vm_id = live_id;
+	if (jail_prepare(&c, &live, &err))
+		fail_msg("jail_prepare: %s", err.msg);
+	c.vm_id = own_id;
+	if (jail_prepare(&c, &own, &err))
+		fail_msg("jail_prepare: %s", err.msg);
+
+	assert_int_equal(jail_sweep_stale(&c), 2);
+	assert_true(gone(dead.root) && gone(dead.cg.path[JAIL_CG_MEMORY]));
+	assert_true(gone(own.root) && gone(own.cg.path[JAIL_CG_MEMORY]));
+	assert_false(gone(live.root));
+	assert_int_equal(jail_sweep_stale(&c), 0);
+	assert_int_equal(jail_cleanup(&live, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -792,6 +833,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(enter_refuses_directory_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(cleanup_kills_leftovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(stale_state_after_a_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(sweep_takes_only_dead_supervisors, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

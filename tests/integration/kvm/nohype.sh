@@ -81,17 +81,6 @@ expand() { # CPU list ("0-2,5" or "0,1,2,5") -> "0,1,2,5"
 	printf '%s\n' "$1" | tr ',' '\n' | awk -F- 'NF == 2 { for (i = $1; i <= $2; i++) print i; next } $1 != "" { print $1 }' |
 		sort -n | paste -sd, -
 }
-vmm_of() { # SUPERVISOR-PID: the VMM child, once it is locked down
-	local i pid
-	for i in $(seq 1 150); do
-		pid=$(pgrep -P "$1" | head -n1)
-		if [ -n "$pid" ] && grep -q '^Seccomp:[[:space:]]*2' "/proc/$pid/status" 2>/dev/null; then
-			echo "$pid"
-			return
-		fi
-		sleep 0.2
-	done
-}
 cpuset_file() { # VMM-PID: the effective-CPUs file of its cpuset, if it has one
 	local p root
 	p=$(sed -n 's/^[0-9]*:\([^:]*,\)\{0,1\}cpuset\(,[^:]*\)\{0,1\}:\(.*\)/\3/p' "/proc/$1/cgroup")
