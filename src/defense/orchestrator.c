@@ -39,6 +39,29 @@ void ho_init(struct ho *ho, const struct ho_config *cfg)
 	ho->cfg = *cfg;
 }
 
+/* Puts the event on record; returns whether the policy should see it. */
+static bool record(struct ho *ho, struct event *ev, const char *resource, const char *fmt, va_list ap)
+{
+	snprintf(ev->vm, sizeof(ev->vm), "%s", ho->cfg.vm);
+	snprintf(ev->resource, sizeof(ev->resource), "%s", resource);
+	vsnprintf(ev->detail, sizeof(ev->detail), fmt, ap);
+	event_log_emit(ho->cfg.log, ev);
+	return ho->cfg.policy && ev->kind != EV_POLICY_ACTION;
+}
+
+/* On record only: what a VMM the policy has already killed still reports
+ * on its way out is evidence, not a second strike against the VM. */
+static void ho_event_on_record(struct ho *ho, enum event_kind kind, enum event_severity sev, const char *resource,
+			       const char *fmt, ...)
+{
+	struct event ev = { .kind = kind, .severity = sev, .count = 1 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	record(ho, &ev, resource, fmt, ap);
+	va_end(ap);
+}
+
 void ho_event(struct ho *ho, enum event_kind kind, enum event_severity sev, const char *resource, uint64_t count,
 	      const char *fmt, ...)
 {
@@ -46,14 +69,12 @@ void ho_event(struct ho *ho, enum event_kind kind, enum event_severity sev, cons
 	struct event ev = { .kind = kind, .severity = sev, .count = count ? count : 1 };
 	va_list ap;
 	unsigned n;
+	bool to_policy;
 
-	snprintf(ev.vm, sizeof(ev.vm), "%s", ho->cfg.vm);
-	snprintf(ev.resource, sizeof(ev.resource), "%s", resource);
 	va_start(ap, fmt);
-	vsnprintf(ev.detail, sizeof(ev.detail), fmt, ap);
+	to_policy = record(ho, &ev, resource, fmt, ap);
 	va_end(ap);
-	event_log_emit(ho->cfg.log, &ev);
-	if (!ho->cfg.policy || kind == EV_POLICY_ACTION)
+	if (!to_policy)
 		return;
 	n = policy_observe(ho->cfg.policy, &ev, ho_now_ns(), d, HO_MAX_DECISIONS);
 	for (unsigned i = 0; i < n; i++)
@@ -265,7 +286,15 @@ static void guard_line(struct ho *ho, char *line)
 		return;
 	if (gl.kind == GUARD_LINE_ALARM) {
 		ho->guard_alarms++;
-		ho_event(ho, EV_GUARD_ALARM, SEV_CRITICAL, gl.name, 1, "%s", gl.detail);
+		/* One corruption is often seen by two checks (a changed code
+		 * byte: the page check, then the challenge); once the policy has
+		 * killed this VMM, the second must not climb the ladder and turn
+		 * the restart into a quarantine. */
+		if (ho->killed_by_policy)
+			ho_event_on_record(ho, EV_GUARD_ALARM, SEV_CRITICAL, gl.name,
+					   "%s (after the policy killed this VMM: on record only)", gl.detail);
+		else
+			ho_event(ho, EV_GUARD_ALARM, SEV_CRITICAL, gl.name, 1, "%s", gl.detail);
 	} else if (gl.kind == GUARD_LINE_STATS) {
 		ho->guard_checks = gl.checks;
 		ho->guard_challenges = gl.challenges;

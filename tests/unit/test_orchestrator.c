@@ -951,6 +951,37 @@ static void supervise_relays_and_reports(void **state)
 
 /* The VMM hands over its statistics fds on the control socket; the guard's
  * lines come on their pipe. */
+/* One code change, two checks that see it: under the default policy the
+ * first alarm kills and restarts; the second, from the VMM already killed,
+ * goes on record and does not climb the ladder to quarantine. */
+static void second_alarm_from_a_killed_vmm_is_on_record_only(void **state)
+{
+	static const char lines[] = "alarm code_pages byte at 0x1000 differs from the file\n"
+				    "alarm code_modified wrong answer to challenge 3\n";
+	struct fx *fx = *state;
+	struct ho *ho = start(fx, NULL);
+	char detail[EVENT_DETAIL_MAX];
+	int pipefd[2], ws;
+
+	fx->child = spawn_sleeper();
+	ho->pid = fx->child;
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(write(pipefd[1], lines, sizeof(lines) - 1), (ssize_t)sizeof(lines) - 1);
+	ho_read_guard(ho, pipefd[0]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	assert_true(ho->killed_by_policy);
+	assert_true(ho->restart_requested);
+	assert_false(ho->quarantined);
+	assert_int_equal(ho->guard_alarms, 2);
+	assert_int_equal(find_events(fx, "guard_alarm", NULL, "", NULL, 0, NULL), 2);
+	assert_int_equal(find_events(fx, "guard_alarm", "code_modified", "", detail, sizeof(detail), NULL), 1);
+	assert_non_null(strstr(detail, "on record only"));
+	assert_int_equal(find_events(fx, "policy_action", NULL, "quarantine", NULL, 0, NULL), 0);
+	assert_int_equal(waitpid(fx->child, &ws, 0), fx->child);
+	fx->child = -1;
+}
+
 static void supervise_takes_stats_fds_and_guard_lines(void **state)
 {
 	static const char guard_lines[] = "alarm code_modified .text differs at 0x1000\n"
@@ -1021,6 +1052,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(throttle_without_a_cgroup_duty_cycles, setup, teardown),
 		cmocka_unit_test_setup_teardown(kill_ends_a_paused_vmm, setup, teardown),
 		cmocka_unit_test(supervise_relays_and_reports),
+		cmocka_unit_test_setup_teardown(second_alarm_from_a_killed_vmm_is_on_record_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(supervise_takes_stats_fds_and_guard_lines, setup, teardown),
 	};
 

@@ -88,9 +88,11 @@ check "guard (KVM): a byte written into the VMM's code is '$what' within two per
 	"want alarm code_pages or code_modified no later than $((2 * PERIOD)) ms after the write (vmm ${vmm:-?} of children $kids base ${base:-?}, symbol ${sym:-?})" \
 	eval '[ -n "$poked" ] && case "$what" in code_pages|code_modified) true ;; *) false ;; esac && [ "$lat" -ge 0 ] &&
 	      [ "$lat" -le $((2 * PERIOD)) ]'
-check "guard (KVM): ... and the policy's actions follow: kill, restart from a clean process" \
-	"want policy_action kill and restart" \
-	eval 'events "$ev" policy_action | grep -q "|kill|" && events "$ev" policy_action | grep -q "|restart|"'
+boots=$(grep -c "guard-hook: boot" "$TEST_TMP/poke.out")
+check "guard (KVM): ... and the policy's actions follow: kill, restart from a clean process that boots again" \
+	"want policy_action kill and restart, no quarantine (the second check's alarm only on record), two boots ($boots) and status 0" \
+	eval 'events "$ev" policy_action | grep -q "|kill|" && events "$ev" policy_action | grep -q "|restart|" &&
+	      ! events "$ev" policy_action | grep -q "|quarantine|" && [ "$boots" = 2 ] && [ "$RC" = 0 ]'
 
 # --- the responder's hooks, jailed; the VMM's, unjailed ----------------------
 for c in 30:unresponsive: 31:replayed_answer: 32:maps:--no-sandbox 33:fds:--no-sandbox; do
