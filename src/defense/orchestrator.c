@@ -202,6 +202,9 @@ static void exit_rate(struct ho *ho, const struct surface_kvm_stats *st, uint64_
  * handles itself, so only MMIO is held to account exactly.) */
 static void check_divergence(struct ho *ho, const struct surface_kvm_stats *st, uint64_t now)
 {
+#ifdef KFV_NO_AGENTS
+	return; /* agent-cost's floor build: nothing reports, so nothing can diverge */
+#endif
 	const struct policy_settings *ps = policy_settings(ho->cfg.policy);
 	struct telemetry *t = ho->cfg.tel;
 	uint64_t agents = 0, want;

@@ -31,12 +31,13 @@ enum cond {
 	FD_FLAGS,     /* flags (arg `arg`) no more than O_CLOEXEC|O_NONBLOCK: eventfd2, signalfd4, timerfd_create */
 	FALLOC_DWZ,   /* arg1 (mode) PUNCH_HOLE|KEEP_SIZE or ZERO_RANGE|KEEP_SIZE: virtio-blk discard, write zeroes */
 	PRCTL_OP,     /* arg0 (option) is exactly `arg`: prctl */
+	ARG1_IS,      /* arg1 is exactly `arg`: fcntl's command */
 };
 
 struct rule {
 	int nr;
 	enum cond cond;
-	unsigned arg; /* FD_FLAGS: which argument holds the flags; PRCTL_OP: the option */
+	unsigned arg; /* FD_FLAGS: which argument holds the flags; PRCTL_OP: the option; ARG1_IS: the value */
 };
 
 #define R(nr, cond)     { nr, cond, 0 }
@@ -65,7 +66,7 @@ static const struct rule base_rules[] = {
 static const struct rule main_rules[] = {
 	R(SYS_read, ANY),                 R(SYS_poll, ANY),                 R(SYS_ppoll, ANY),
 	R(SYS_close, ANY),                R(SYS_pread64, ANY),              R(SYS_rt_sigaction, NOT_SIGSYS),
-	R(SYS_ioctl, IOCTL_LIST),
+	R(SYS_ioctl, IOCTL_LIST),         { SYS_fcntl, ARG1_IS, F_OFD_SETLK },
 };
 
 static const struct rule vcpu_rules[] = {
@@ -176,6 +177,9 @@ static int add_rule(scmp_filter_ctx ctx, const struct rule *r, pid_t pid)
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
 	case PRCTL_OP:
 		c[0] = (struct scmp_arg_cmp){ 0, SCMP_CMP_EQ, r->arg, 0 };
+		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
+	case ARG1_IS:
+		c[0] = (struct scmp_arg_cmp){ 1, SCMP_CMP_EQ, r->arg, 0 };
 		return add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
 	case NOT_SIGSYS:
 		c[0] = (struct scmp_arg_cmp){ 0, SCMP_CMP_NE, SIGSYS, 0 };

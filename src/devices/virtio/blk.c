@@ -403,6 +403,10 @@ static void blk_reset(void *dev)
 	b->gen++;
 }
 
+/* How long a locked image is asked again before it counts as in use. */
+#define LOCK_TRIES    50
+#define LOCK_RETRY_US 10000
+
 static int open_image(struct virtio_blk *b, const char *path, char *msg, size_t msglen)
 {
 	struct flock lk = { .l_type = b->read_only ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
@@ -420,13 +424,26 @@ static int open_image(struct virtio_blk *b, const char *path, char *msg, size_t 
 		return -EINVAL;
 	}
 	/* OFD locks belong to this open file, not the process, so they hold
-	 * across threads and are gone when the fd is closed. */
-	if (fcntl(b->fd, F_OFD_SETLK, &lk) < 0) {
+	 * across threads and are gone when the fd is closed. A VMM that was
+	 * killed (a policy restart, say) could not unlock: its io_uring ring
+	 * still holds the file for a moment after it died, so a busy image is
+	 * asked again for a short while before it counts as in use. */
+	err = 0;
+	for (unsigned i = 0; i < LOCK_TRIES; i++) {
+		if (fcntl(b->fd, F_OFD_SETLK, &lk) == 0) {
+			err = 0;
+			break;
+		}
 		err = -errno;
+		if ((err != -EAGAIN && err != -EACCES) || i + 1 == LOCK_TRIES)
+			break;
+		usleep(LOCK_RETRY_US);
+	}
+	if (err) {
 		if (err == -EAGAIN || err == -EACCES)
 			snprintf(msg, msglen, "--disk %s: in use by another VM (locked)", path);
 		else
-			snprintf(msg, msglen, "--disk %s: cannot lock: %s", path, strerror(errno));
+			snprintf(msg, msglen, "--disk %s: cannot lock: %s", path, strerror(-err));
 		return err == -EACCES ? -EAGAIN : err;
 	}
 	if (S_ISBLK(st.st_mode)) {
@@ -531,7 +548,14 @@ void virtio_blk_destroy(struct virtio_blk *b)
 	virtio_mmio_destroy(&b->t);
 	blk_uring_close(b->uring);
 	b->uring = NULL;
-	if (b->fd >= 0)
+	if (b->fd >= 0) {
+		/* The ring holds the image as a registered file and lets go of it
+		 * only when its teardown, which runs after we are gone, is done:
+		 * the lock would outlive kfv by that long. */
+		struct flock unlock = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+		(void)fcntl(b->fd, F_OFD_SETLK, &unlock);
 		close(b->fd);
+	}
 	b->fd = -1;
 }
