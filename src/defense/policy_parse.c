@@ -481,7 +481,7 @@ static int parse_rule(struct pctx *c, json_t *rule, const struct policy_settings
 }
 
 static const struct policy_settings default_settings = {
-	.exit_storm_per_s = 50000,
+	.exit_storm_per_s = 250000,
 	.restart_budget = 2,
 	.throttle_percent = 10,
 	.pause_ms = 2000,

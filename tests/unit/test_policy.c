@@ -69,7 +69,7 @@ static void minimal_policy_takes_default_settings(void **state)
 	p = load("{\"version\": 1, \"rules\": []}");
 	s = policy_settings(p);
 	assert_int_equal(policy_nr_rules(p), 0);
-	assert_int_equal(s->exit_storm_per_s, 50000);
+	assert_int_equal(s->exit_storm_per_s, 250000);
 	assert_int_equal(s->restart_budget, 2);
 	assert_int_equal(s->throttle_percent, 10);
 	assert_int_equal(s->pause_ms, 2000);
@@ -592,7 +592,7 @@ static void default_policy_is_the_shipped_file(void **state)
 
 	(void)state;
 	assert_int_equal(policy_nr_rules(p), 10);
-	assert_int_equal(s->exit_storm_per_s, 50000);
+	assert_int_equal(s->exit_storm_per_s, 250000);
 	assert_int_equal(s->restart_budget, 2);
 	assert_int_equal(s->throttle_percent, 10);
 	assert_int_equal(s->pause_ms, 2000);

@@ -59,10 +59,10 @@ check "defense: MMIO scan events" "want valid JSON lines with unclaimed_mmio and
 	events_ok "$ev" unclaimed_mmio policy_action
 
 # --- exit storm: throttled, the rate falls ---------------------------------
-# The default policy with one change: its storm threshold (50000 exits/s,
-# above what a Linux guest printing its boot log to the serial port makes)
-# lowered to 3000/s, since an exit costs ~40 us in the nested test box and
-# no guest there makes 50000. Every rule is the shipped one.
+# The default policy with one change: its storm threshold (250000 exits/s,
+# above what a guest doing useful I/O makes) lowered to 3000/s, since an
+# exit costs tens of microseconds on the software KVM and in the nested test
+# box and no guest there makes 250000. Every rule is the shipped one.
 storm_policy=$TEST_TMP/storm-policy.json
 python3 -c '
 import json, sys
