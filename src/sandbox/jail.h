@@ -43,6 +43,8 @@
 /* Tasks beyond the vCPUs: main, console, one worker per device, the
  * kernel's io_uring workers (io-wq, up to 3 per disk) and spares. */
 #define JAIL_EXTRA_TASKS       32u
+/* CPU bandwidth beyond the vCPUs': device workers and io_uring's, in CPUs. */
+#define JAIL_IO_CPUS           1u
 
 struct jail_config {
 	uid_t uid;                      /* from jail_alloc_uid(); never 0 */

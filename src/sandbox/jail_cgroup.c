@@ -199,7 +199,10 @@ static int set_limits(struct jail *j, const char **file)
 	}
 	if (!ret) {
 		*file = "cpu bandwidth";
-		ret = jail_set_cpu_limit(j, CPU_PERIOD_US * j->cfg.ncpus, CPU_PERIOD_US);
+		/* The vCPUs' share and one CPU more for the device workers and
+		 * io_uring's: the vCPUs' share alone left an I/O-bound guest
+		 * waiting on its own throttled worker (docs/jail.md). */
+		ret = jail_set_cpu_limit(j, CPU_PERIOD_US * (j->cfg.ncpus + JAIL_IO_CPUS), CPU_PERIOD_US);
 	}
 	return ret;
 }

@@ -542,12 +542,12 @@ static void check_from_outside(const struct jail *j, pid_t pid, uid_t uid)
 		read_cg(j->cg.path[JAIL_CG_MEMORY], "memory.limit_in_bytes", buf, sizeof(buf));
 		assert_int_equal(strtoull(buf, NULL, 10), j->memory_limit);
 		read_cg(j->cg.path[JAIL_CG_CPU], "cpu.cfs_quota_us", buf, sizeof(buf));
-		assert_int_equal(strtoull(buf, NULL, 10), 100000ull * j->cfg.ncpus);
+		assert_int_equal(strtoull(buf, NULL, 10), 100000ull * (j->cfg.ncpus + JAIL_IO_CPUS));
 	} else {
 		read_cg(j->cg.path[JAIL_CG_MEMORY], "memory.max", buf, sizeof(buf));
 		assert_int_equal(strtoull(buf, NULL, 10), j->memory_limit);
 		read_cg(j->cg.path[JAIL_CG_CPU], "cpu.max", buf, sizeof(buf));
-		snprintf(want, sizeof(want), "%llu 100000", 100000ull * j->cfg.ncpus);
+		snprintf(want, sizeof(want), "%llu 100000", 100000ull * (j->cfg.ncpus + JAIL_IO_CPUS));
 		assert_string_equal(buf, want);
 	}
 	read_cg(j->cg.path[JAIL_CG_PIDS], "pids.max", buf, sizeof(buf));
