@@ -47,7 +47,7 @@ if ! bench_have_kvm && [ "${KFV_IN_KVMBOX:-0}" != 1 ]; then
 		# exec all the way down, so that box_pid is the box's own process
 		coproc BOX {
 			# shellcheck disable=SC2030 # meant for the box only
-			# KFV_KVMBOX=always: with-kvm would run directly on a PVM host.
+			# KFV_KVMBOX=always: the box, as bench_have_kvm decided.
 			export KFV_BENCH_NESTED=1 KFV_KVMBOX=always KFV_KVMBOX_TIMEOUT=${KFV_KVMBOX_TIMEOUT:-1800}
 			exec 2>&1
 			if [ -x tests/kvmbox/with-kvm ]; then
