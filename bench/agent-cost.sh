@@ -24,7 +24,7 @@
 #    the counts, so this is the loop's latency (its tick and sensor period,
 #    the rule's window filling up, the hold-down), not the guest's.
 #
-# Settings (environment): KFV_BENCH_AGENT_ROUNDS (rounds of measure 1, 7),
+# Settings (environment): KFV_BENCH_AGENT_ROUNDS (rounds of measure 1, 21),
 # KFV_BENCH_AGENT_SAMPLES (n for exittime, 10000), KFV_BENCH_AGENT_SCAN_STEP
 # (port-fuzz's step=, 4; 0 skips measure 2), KFV_BENCH_AGENT_DISTURBED (1.2),
 # KFV_BENCH_AGENT_RUN_TIMEOUT (seconds one exittime run may take, 120).
@@ -39,7 +39,7 @@ if [ "${KFV_IN_KVMBOX:-0}" != 1 ] && ! bench_have_kvm; then
 fi
 bench_setup "$0" "$@"
 
-rounds=${KFV_BENCH_AGENT_ROUNDS:-7}
+rounds=${KFV_BENCH_AGENT_ROUNDS:-21}
 samples=${KFV_BENCH_AGENT_SAMPLES:-10000}
 step=${KFV_BENCH_AGENT_SCAN_STEP:-4}
 disturbed=${KFV_BENCH_AGENT_DISTURBED:-1.2}

@@ -39,7 +39,7 @@
 #    kernel stamps the events, the VMM does not wait for a tracer), split at
 #    system calls that mark the jail's steps (perf_marks below).
 #
-# Settings (environment): KFV_BENCH_SANDBOX_ROUNDS (rounds of measure 1, 11),
+# Settings (environment): KFV_BENCH_SANDBOX_ROUNDS (rounds of measure 1, 31),
 # KFV_BENCH_SANDBOX_SAMPLES (n for exittime, 3000),
 # KFV_BENCH_SANDBOX_DISTURBED (1.2), KFV_BENCH_SANDBOX_SETUP_REPS (runs of
 # each for measure 2, 9), KFV_BENCH_SANDBOX_TRACE=0 skips measure 3,
@@ -50,7 +50,7 @@ BENCH_MMIO_EXITS=1
 . "$(dirname "$0")/lib.sh"
 bench_setup "$0" "$@"
 
-rounds=${KFV_BENCH_SANDBOX_ROUNDS:-11}
+rounds=${KFV_BENCH_SANDBOX_ROUNDS:-31}
 samples=${KFV_BENCH_SANDBOX_SAMPLES:-3000}
 setup_reps=${KFV_BENCH_SANDBOX_SETUP_REPS:-9}
 disturbed=${KFV_BENCH_SANDBOX_DISTURBED:-1.2}
