@@ -47,6 +47,7 @@ struct run_state {
 	uid_t uid;
 	int lease;
 	bool guest_ran; /* some VMM of this run got as far as the guest's first instruction */
+	bool guarded;   /* an integrity guard watches each VMM */
 };
 
 /* The VMM process (PID 1 of its namespace when jailed). It prints its own
@@ -221,7 +222,7 @@ static int run_once(struct run_state *rs, struct run_error *err)
 		.opts = o,
 		.lock = { .report_fd = pipefd[1], .guest_memfd = memfd, .ctl_fd = ctl[1], .guard_fd = -1 },
 	};
-	if (!o->no_guard) {
+	if (rs->guarded) {
 		/* A fresh key for each VMM: one that leaked from an earlier,
 		 * corrupted VMM answers nothing. */
 		randombytes_buf(key, sizeof(key));
@@ -324,7 +325,7 @@ static int run_once(struct run_state *rs, struct run_error *err)
 		goto out;
 	}
 	status = interpret(rs, ws, report, err);
-	if (!o->no_guard)
+	if (rs->guarded)
 		check_ram_released(rs, memfd);
 	/* Only a VM that got as far as running has a sandbox worth reporting;
 	 * a refused start stays one line. */
@@ -382,6 +383,12 @@ int supervise_run(const struct run_options *o, struct run_error *err)
 		return status;
 	if (!o->no_sandbox && geteuid() != 0)
 		return fail(err, KFV_EXIT_JAIL, "jail", "needs root to build the VMM's jail (or --no-sandbox, for debugging)");
+	/* The guard reads the VMM through ptrace access and pagemap, which an
+	 * unprivileged kfv cannot give it: without root it would only ever
+	 * raise alarms about itself. */
+	rs.guarded = !o->no_guard && geteuid() == 0;
+	if (!o->no_guard && !rs.guarded)
+		fprintf(stderr, "kfv: warning: not root: no integrity guard watches the VMM (as with --no-guard)\n");
 	status = load_policy(&rs, err);
 	if (status)
 		return status;

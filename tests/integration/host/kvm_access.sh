@@ -28,9 +28,12 @@ for bin in "$BIN" "$ASAN_BIN"; do
 
 	in_private_dev "mknod /dev/kvm c 10 232 && chmod 600 /dev/kvm" \
 		setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" run --no-sandbox --kernel "$KERNEL"
-	# unjailed (a non-root kfv cannot build a jail): the warning, then the error
-	check "kvm not permitted [$tag]" "want 69, permission denied" \
-		eval '[ "$RC" = 69 ] && [ "$(line_count "$ERR")" = 2 ] && printf %s "$ERR" | grep -q "/dev/kvm: permission denied"'
+	# unjailed (a non-root kfv cannot build a jail) and unguarded (nor give a
+	# guard its privileges): the two warnings, then the error, once (a guard
+	# that could not watch the VMM once raised an alarm and a restart here)
+	check "kvm not permitted [$tag]" "want 69, the two warnings and permission denied, no restart" \
+		eval '[ "$RC" = 69 ] && [ "$(line_count "$ERR")" = 3 ] && printf %s "$ERR" | grep -q "/dev/kvm: permission denied" &&
+		      printf %s "$ERR" | grep -q "no integrity guard"'
 
 	in_private_dev "touch /dev/kvm" "$bin" run --kernel "$KERNEL"
 	check "kvm not a device [$tag]" "want 69, not a KVM device" \
