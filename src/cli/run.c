@@ -32,6 +32,9 @@
 #include "surface_cmd.h"
 
 #define KVM_DEVICE "/dev/kvm"
+/* How long a --nohype device keeps watching its rings after the last
+ * buffer it saw: longer than a busy guest takes between two requests. */
+#define NOHYPE_BUSY_POLL_NS 200000ull
 
 struct machine {
 	struct vm vm;
@@ -373,7 +376,9 @@ int run_vm_locked(const struct run_options *o, const struct run_lockdown *lock, 
 		goto out_vm;
 	}
 
-	if (virtio_devices_start(&m->virtio, err->msg, sizeof(err->msg))) {
+	/* NoHype: a device keeps watching its rings for a while after each
+	 * pass, so a busy guest need not exit to say it has added buffers. */
+	if (virtio_devices_start(&m->virtio, o->nohype ? NOHYPE_BUSY_POLL_NS : 0, err->msg, sizeof(err->msg))) {
 		console_stop(&m->console);
 		status = err->status = KFV_EXIT_OS_ERROR;
 		goto out_vm;

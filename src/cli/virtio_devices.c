@@ -104,26 +104,26 @@ int virtio_devices_create(struct virtio_devices *d, struct vm *vm, const struct 
 	return 0;
 }
 
-int virtio_devices_start(struct virtio_devices *d, char *msg, size_t msglen)
+int virtio_devices_start(struct virtio_devices *d, uint64_t busy_poll_ns, char *msg, size_t msglen)
 {
 	int ret;
 
 	for (unsigned i = 0; i < d->nr_disks; i++) {
-		ret = virtio_mmio_start(&d->disks[i]->t);
+		ret = virtio_mmio_start(&d->disks[i]->t, busy_poll_ns);
 		if (ret) {
 			snprintf(msg, msglen, "starting virtio-blk %u: %s", i, strerror(-ret));
 			return ret;
 		}
 	}
 	for (unsigned i = 0; i < d->nr_nets; i++) {
-		ret = virtio_mmio_start(&d->nets[i]->t);
+		ret = virtio_mmio_start(&d->nets[i]->t, busy_poll_ns);
 		if (ret) {
 			snprintf(msg, msglen, "starting virtio-net %u: %s", i, strerror(-ret));
 			return ret;
 		}
 	}
 	if (d->rng) {
-		ret = virtio_mmio_start(&d->rng->t);
+		ret = virtio_mmio_start(&d->rng->t, busy_poll_ns);
 		if (ret) {
 			snprintf(msg, msglen, "starting virtio-rng: %s", strerror(-ret));
 			return ret;

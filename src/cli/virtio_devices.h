@@ -40,8 +40,10 @@ int virtio_plan(const struct run_options *o, struct virtio_plan *p, char *msg, s
 int virtio_devices_create(struct virtio_devices *d, struct vm *vm, const struct run_options *o, char *msg,
 			  size_t msglen, int *status) __attribute__((warn_unused_result));
 
-/* Starts every device's worker (ioeventfd, irqfd). */
-int virtio_devices_start(struct virtio_devices *d, char *msg, size_t msglen) __attribute__((warn_unused_result));
+/* Starts every device's worker (ioeventfd, irqfd); busy_poll_ns as for
+ * virtio_mmio_start(). */
+int virtio_devices_start(struct virtio_devices *d, uint64_t busy_poll_ns, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
 
 /* Stops the workers and releases everything; safe on a zeroed struct. */
 void virtio_devices_destroy(struct virtio_devices *d);

@@ -434,6 +434,45 @@ static void test_event_idx_avail_event(void **state)
 	fx_free(&f);
 }
 
+/* Busy polling (--nohype): the driver is told not to notify, also by an
+ * empty pop, sees new buffers only once, and is asked to notify again at
+ * virtq_rearm(). */
+static void test_busy_poll_avail(void **state)
+{
+	struct fx f;
+	uint16_t seen = 0;
+
+	(void)state;
+	fx_init(&f, 8);
+	f.q.event_idx = true;
+	fx_desc(&f, 0, FX_BUF, 64, W, 0);
+	assert_false(virtq_poll_avail(&f.q, &f.gm, &seen));
+	assert_true(f.q.busy_polled);
+	assert_int_equal(avail_event(&f), 0xffff); /* behind last_avail 0 */
+	fx_avail(&f, 0);
+	/* The driver's test: no notification for this one. */
+	assert_false(virtq_need_event(avail_event(&f), f.avail_idx, (uint16_t)(f.avail_idx - 1)));
+	assert_true(virtq_poll_avail(&f.q, &f.gm, &seen));
+	assert_false(virtq_poll_avail(&f.q, &f.gm, &seen)); /* seen once, not again */
+	assert_int_equal(pop(&f, false, VQ_DIR_ANY), VQ_CHAIN);
+	/* An empty pop while polled keeps the driver quiet. */
+	assert_int_equal(pop(&f, false, VQ_DIR_ANY), VQ_EMPTY);
+	assert_int_equal(avail_event(&f), 0);
+	fx_avail(&f, 0);
+	assert_false(virtq_need_event(avail_event(&f), f.avail_idx, (uint16_t)(f.avail_idx - 1)));
+	assert_int_equal(pop(&f, false, VQ_DIR_ANY), VQ_CHAIN);
+	/* The window closes: notify at the next buffer again. */
+	virtq_rearm(&f.q, &f.gm);
+	assert_false(f.q.busy_polled);
+	assert_int_equal(avail_event(&f), 2);
+	fx_avail(&f, 0);
+	assert_true(virtq_need_event(avail_event(&f), f.avail_idx, (uint16_t)(f.avail_idx - 1)));
+	/* Without event_idx there is nothing to poll with. */
+	f.q.event_idx = false;
+	assert_false(virtq_poll_avail(&f.q, &f.gm, &seen));
+	fx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_need_event),
 		cmocka_unit_test(test_event_idx_used_event),
 		cmocka_unit_test(test_event_idx_avail_event),
+		cmocka_unit_test(test_busy_poll_avail),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -538,22 +538,68 @@ static void drain(int fd)
 			;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* NoHype's busy poll: whether the driver added buffers since the last
+ * look, having told it not to notify (virtq_poll_avail()). Buffers already
+ * there (receive buffers waiting for frames) do not count, only new ones. */
+static bool rings_moved(struct virtio_mmio *t)
+{
+	bool moved = false;
+
+	pthread_mutex_lock(&t->lock);
+	if ((t->status & VIRTIO_STATUS_DRIVER_OK) && !(t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		for (unsigned i = 0; i < t->ops->nr_queues; i++)
+			moved |= virtq_poll_avail(&t->vq[i], &t->vm->mem, &t->polled_avail[i]);
+	pthread_mutex_unlock(&t->lock);
+	return moved;
+}
+
+static void rearm_rings(struct virtio_mmio *t)
+{
+	pthread_mutex_lock(&t->lock);
+	for (unsigned i = 0; i < t->ops->nr_queues; i++)
+		virtq_rearm(&t->vq[i], &t->vm->mem);
+	pthread_mutex_unlock(&t->lock);
+}
+
 static void *worker(void *arg)
 {
 	struct virtio_mmio *t = arg;
+	uint64_t poll_until = 0; /* busy polling, without sleeping, until then */
 
 	if (sandbox_thread_role(ROLE_DEVICE_IO)) {
 		log_error("%s: cannot install the device thread's seccomp filter", t->ops->name);
 		return NULL;
 	}
 	for (;;) {
+		bool polling = false, closing = false, moved = false;
+
+		if (poll_until) {
+			if (now_ns() < poll_until) {
+				polling = true;
+			} else {
+				/* The window closed: notifications again, and one more
+				 * pass for what came before they were asked for. */
+				poll_until = 0;
+				closing = true;
+				rearm_rings(t);
+			}
+		}
 		struct pollfd fds[4] = {
 			{ .fd = t->stop_fd, .events = POLLIN }, { .fd = t->kick_fd, .events = POLLIN },
 			{ .fd = t->timer_fd, .events = POLLIN },
 			{ .fd = atomic_load(&t->extra_paused) ? -1 : t->extra_fd, .events = POLLIN },
 		};
+		int n = poll(fds, 4, polling || closing ? 0 : -1);
 
-		if (poll(fds, 4, -1) < 0) {
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("%s: worker poll: %s", t->ops->name, strerror(errno));
@@ -561,24 +607,34 @@ static void *worker(void *arg)
 		}
 		if (fds[0].revents)
 			break;
+		if (polling && n == 0) {
+			moved = rings_moved(t);
+			if (!moved) {
+				__builtin_ia32_pause();
+				continue;
+			}
+		}
 		drain(t->kick_fd);
 		if (fds[2].revents)
 			drain(t->timer_fd);
 		if (t->kick_is_ioeventfd && fds[1].revents)
 			atomic_fetch_add_explicit(&t->stats.notifies, 1, memory_order_relaxed);
-		if (fds[1].revents)
+		if (fds[1].revents || moved || closing)
 			atomic_store(&t->extra_paused, false); /* the driver may have added buffers */
 		pthread_mutex_lock(&t->lock);
 		process_locked(t);
 		pthread_mutex_unlock(&t->lock);
+		if (t->busy_poll_ns && (n > 0 || moved))
+			poll_until = now_ns() + t->busy_poll_ns;
 	}
 	return NULL;
 }
 
-int virtio_mmio_start(struct virtio_mmio *t)
+int virtio_mmio_start(struct virtio_mmio *t, uint64_t busy_poll_ns)
 {
 	int ret;
 
+	t->busy_poll_ns = busy_poll_ns;
 	ret = vm_ioeventfd_add(t->vm, t->base + REG_QUEUE_NOTIFY, 4);
 	if (ret >= 0) {
 		t->kick_fd = ret;

@@ -101,6 +101,8 @@ struct virtio_mmio {
 	_Atomic bool extra_paused; /* stop watching extra_fd until the next notify */
 	pthread_t thread;
 	bool thread_started;
+	uint64_t busy_poll_ns; /* after each pass, poll the rings this long (--nohype), 0: never */
+	uint16_t polled_avail[VIRTIO_MMIO_MAX_QUEUES]; /* avail.idx the busy poll last saw */
 	bool registered;
 
 	struct virtio_mmio_stats stats;
@@ -115,8 +117,12 @@ int virtio_mmio_init(struct virtio_mmio *t, struct vm *vm, unsigned index, const
 		     void *dev) __attribute__((warn_unused_result));
 
 /* Creates the ioeventfd (falls back to MMIO exits), the irqfd (falls back
- * to KVM_IRQ_LINE) and the worker thread. */
-int virtio_mmio_start(struct virtio_mmio *t) __attribute__((warn_unused_result));
+ * to KVM_IRQ_LINE) and the worker thread. With busy_poll_ns, the worker
+ * keeps watching the rings that long after each pass, the driver told not
+ * to notify meanwhile: a steady stream of requests then makes no
+ * notification exits, at the price of a host CPU spinning (NoHype mode,
+ * where the VM has cores of its own). */
+int virtio_mmio_start(struct virtio_mmio *t, uint64_t busy_poll_ns) __attribute__((warn_unused_result));
 
 /* Stops the worker and releases every fd; safe on a never-started or
  * zeroed transport, and more than once. */

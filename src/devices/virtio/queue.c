@@ -167,6 +167,39 @@ static int check_dir_totals(const struct vq_chain *c, enum vq_dir dir)
 	return 0;
 }
 
+bool virtq_poll_avail(struct virtq *q, const struct guest_mem *gm, uint16_t *seen)
+{
+	uint16_t avail_idx, *event;
+
+	if (!q->ready || !q->event_idx || q->size == 0 || q->size > VQ_MAX_SIZE)
+		return false;
+	event = gm_ptr(gm, q->used + USED_AVAIL_EVENT(q->size), 2);
+	if (!event)
+		return false;
+	q->busy_polled = true;
+	__atomic_store_n(event, (uint16_t)(q->last_avail - 1), __ATOMIC_RELAXED);
+	/* As in virtq_pop(): the event before avail.idx is read. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (load_u16(gm, q->avail + AVAIL_IDX, &avail_idx, 1) || avail_idx == *seen)
+		return false;
+	*seen = avail_idx;
+	return true;
+}
+
+void virtq_rearm(struct virtq *q, const struct guest_mem *gm)
+{
+	uint16_t *event;
+
+	q->busy_polled = false;
+	if (!q->ready || !q->event_idx || q->size == 0 || q->size > VQ_MAX_SIZE)
+		return;
+	event = gm_ptr(gm, q->used + USED_AVAIL_EVENT(q->size), 2);
+	if (event)
+		__atomic_store_n(event, q->last_avail, __ATOMIC_RELAXED);
+	/* The caller's next pass reads avail.idx after this. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 int virtq_pop(struct virtq *q, const struct guest_mem *gm, bool indirect_ok, enum vq_dir dir,
 	      struct vq_chain *c)
 {
@@ -186,7 +219,8 @@ int virtq_pop(struct virtq *q, const struct guest_mem *gm, bool indirect_ok, enu
 			return VQ_EMPTY;
 		if (!event)
 			return VQ_E_RING;
-		__atomic_store_n(event, q->last_avail, __ATOMIC_RELAXED);
+		/* Busy polled: an event behind last_avail, which no index passes. */
+		__atomic_store_n(event, (uint16_t)(q->last_avail - q->busy_polled), __ATOMIC_RELAXED);
 		/* The store must be visible before avail.idx is read again
 		 * (the driver does the mirror image: idx, then avail_event). */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);

@@ -23,6 +23,7 @@ struct virtq {
 	uint16_t last_avail; /* next avail ring slot the device consumes */
 	uint16_t used_idx;   /* next used ring slot the device fills */
 	uint16_t signalled_used; /* used_idx when the driver was last considered for an interrupt */
+	bool busy_polled;    /* the device polls the ring: the driver is told not to notify */
 };
 
 /* The event-index test of virtio 1.2 §2.7.10 (vring_need_event): true
@@ -87,6 +88,17 @@ const char *vq_error_name(int err);
  * at most max_size, rings aligned (16, 2, 4) and wholly inside guest RAM.
  * Returns 0 or -EINVAL. */
 int virtq_check_config(const struct virtq *q, const struct guest_mem *gm);
+
+/* Busy polling (--nohype): asks the driver not to notify (an avail_event
+ * behind last_avail is never passed), also from virtq_pop() on an empty
+ * ring until virtq_rearm(), and says whether avail.idx moved since *seen,
+ * which it updates. Needs VIRTIO_F_EVENT_IDX; false without it, or for a
+ * queue that is not ready. */
+bool virtq_poll_avail(struct virtq *q, const struct guest_mem *gm, uint16_t *seen);
+
+/* Ends a busy poll: asks the driver to notify again for what it adds
+ * after last_avail. */
+void virtq_rearm(struct virtq *q, const struct guest_mem *gm);
 
 /* Takes the next available chain, validates all of it and fills c. With
  * event_idx, a queue found empty first publishes avail_event = the next

@@ -46,10 +46,12 @@ print("pong sent")
 PY
 }
 
-for v in plain asan event_idx; do
+for v in plain asan event_idx nohype; do
 	kfv=$KFV tag='' gcmd=()
 	[ "$v" = asan ] && kfv=$KFV_ASAN tag=" (ASan+UBSan)"
 	[ "$v" = event_idx ] && tag=" (EVENT_IDX)" gcmd=(--cmdline event_idx)
+	# --nohype: the device busy-polls its rings (receive buffers included)
+	[ "$v" = nohype ] && tag=" (--nohype: busy poll, EVENT_IDX)" gcmd=(--nohype --cmdline event_idx)
 	peer >"$TEST_TMP/peer.out" 2>&1 &
 	peer_pid=$!
 	for _ in $(seq 100); do grep -q ready "$TEST_TMP/peer.out" && break; sleep 0.1; done
