@@ -92,6 +92,7 @@ static void device_reset(struct virtio_mmio *t)
 		memset(&t->vq[i], 0, sizeof(t->vq[i]));
 		t->vq[i].max_size = i < t->ops->nr_queues ? t->ops->queue_max : 0;
 		t->requeued[i] = false;
+		t->polled_avail[i] = 0; /* a new ring starts at index 0 */
 	}
 	t->status = 0;
 	t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
