@@ -85,20 +85,8 @@ for ((r = 1; r <= rounds; r++)); do
 	a_p10s+=("$aq") n_p10s+=("$nq") ratios+=("$ratio")
 	echo "  round $r: median agents $ap, no agents $np cycles per exit, ratio $(calc '%.3f' "$ratio"); 10th percentile agents $aq, no agents $nq"
 done
-qmed=$(median "${ratios[@]}")
-read -r qlo qhi < <(minmax "${ratios[@]}")
-echo "  median of the rounds' ratios of medians $(calc '%.3f' "$qmed") (range $(calc '%.3f' "$qlo") .. $(calc '%.3f' "$qhi"))"
-if undisturbed_ratio "$disturbed" "${a_p10s[*]}" "${n_p10s[*]}"; then
-	figure=$FIGURE
-	how="median 10th percentile of the undisturbed runs, agents $AM, no agents $BM cycles per exit"
-else
-	figure=$qmed
-	how="no undisturbed run on one side: the median of the rounds' ratios of medians"
-fi
-echo "  undisturbed runs (10th percentile at most $disturbed times the least, $LIMIT cycles):" \
-     "agents $A_OK of $rounds, no agents $B_OK of $rounds"
-verdict=$(calc '%s' "($figure <= $target ? \"met\" : \"missed\")")
-echo "  agents/no agents: $(calc '%.3f' "$figure") ($how); target: at most $target ($verdict)"
+paired_headline "$disturbed" "$target" agents "no agents" "${a_p10s[*]}" "${n_p10s[*]}" "${ratios[@]}"
+figure=$FIGURE
 
 # --- 2. detection to response ------------------------------------------------
 latency=""

@@ -110,6 +110,32 @@ undisturbed_ratio() {
 	FIGURE=$(calc '%.4f' "$AM / $BM")
 }
 
+# paired_headline DISTURBED TARGET A B "A_P10S" "B_P10S" RATIO...: the
+# headline of a benchmark that ran sides A and B (their names in the
+# printout) once each per round, RATIO being each round's ratio of medians.
+# Prints the median of those ratios, how many runs undisturbed_ratio kept,
+# and A/B against TARGET. Sets FIGURE (undisturbed_ratio's, or the median
+# of the ratios where one side kept no run) and WHAT (which of the two).
+paired_headline() {
+	local disturbed=$1 target=$2 a=$3 b=$4 a_p10s=$5 b_p10s=$6 qmed qlo qhi how
+	shift 6
+	qmed=$(median "$@")
+	read -r qlo qhi < <(minmax "$@")
+	echo "  median of the rounds' ratios of medians $(calc '%.3f' "$qmed") (range $(calc '%.3f' "$qlo") .. $(calc '%.3f' "$qhi"))"
+	if undisturbed_ratio "$disturbed" "$a_p10s" "$b_p10s"; then
+		how="median 10th percentile of the undisturbed runs, $a $AM, $b $BM cycles per exit"
+		WHAT="median 10th percentile of undisturbed runs"
+	else
+		FIGURE=$qmed
+		how="no undisturbed run on one side: the median of the rounds' ratios of medians"
+		WHAT="median of the rounds' ratios of medians"
+	fi
+	echo "  undisturbed runs (10th percentile at most $disturbed times the least, $LIMIT cycles):" \
+	     "$a $A_OK of $#, $b $B_OK of $#"
+	echo "  $a/$b: $(calc '%.3f' "$FIGURE") ($how); target: at most $target" \
+	     "($(calc '%s' "($FIGURE <= $target ? \"met\" : \"missed\")"))"
+}
+
 # calc FORMAT EXPRESSION: floating-point arithmetic through awk
 calc() {
 	awk "BEGIN { printf \"$1\", $2 }"

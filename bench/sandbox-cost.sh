@@ -118,23 +118,9 @@ for ((r = 1; r <= rounds; r++)); do
 	echo "  round $r: median jailed $jp, --no-sandbox $np cycles per exit, ratio $(calc '%.3f' "$jp / $np");" \
 	     "10th percentile jailed $jq, --no-sandbox $nq"
 done
-qmed=$(median "${ratios[@]}")
-read -r qlo qhi < <(minmax "${ratios[@]}")
-echo "  median of the rounds' ratios of medians $(calc '%.3f' "$qmed") (range $(calc '%.3f' "$qlo") .. $(calc '%.3f' "$qhi"))"
 # The headline resists interference: see undisturbed_ratio (bench/lib.sh).
-if undisturbed_ratio "$disturbed" "${jail_p10s[*]}" "${nosb_p10s[*]}"; then
-	figure=$FIGURE
-	how="median 10th percentile of the undisturbed runs, jailed $AM, --no-sandbox $BM cycles per exit"
-	what="median 10th percentile of undisturbed runs"
-else
-	figure=$qmed
-	how="no undisturbed run on one side: the median of the rounds' ratios of medians"
-	what="median of the rounds' ratios of medians"
-fi
-echo "  undisturbed runs (10th percentile at most $disturbed times the least, $LIMIT cycles):" \
-     "jailed $A_OK of $rounds, --no-sandbox $B_OK of $rounds"
-verdict=$(calc '%s' "($figure <= $target ? \"met\" : \"missed\")")
-echo "  jailed/--no-sandbox: $(calc '%.3f' "$figure") ($how); target: at most $target ($verdict)"
+paired_headline "$disturbed" "$target" jailed --no-sandbox "${jail_p10s[*]}" "${nosb_p10s[*]}" "${ratios[@]}"
+figure=$FIGURE what=$WHAT
 
 # --- 2. jail set-up per VM ---------------------------------------------------
 run_kfv jail "$hello" "" "hello: "; run_kfv nosb "$hello" "" "hello: "  # warm-up
