@@ -638,18 +638,20 @@ static void check_dump(struct fx *fx, const char *path)
 	close(fd);
 }
 
+/* A guard alarm asks for a dump, nothing else: the dump tests' policy. */
+static const char dump_policy[] =
+	"{\"version\": 1, \"rules\": [{\"name\": \"evidence\", \"match\": {\"kind\": \"guard_alarm\"},"
+	" \"escalate\": [\"dump\"]}]}";
+
 static void dump_copies_guest_ram(void **state)
 {
-	static const char policy[] =
-		"{\"version\": 1, \"rules\": [{\"name\": \"evidence\", \"match\": {\"kind\": \"guard_alarm\"},"
-		" \"escalate\": [\"dump\"]}]}";
 	struct fx *fx = *state;
 	struct ho *ho;
 	char first[sizeof(ho->last_dump)], detail[EVENT_DETAIL_MAX];
 
 	/* more than the 1 MiB the dump copies at a time, not a multiple of it */
 	make_guest_ram(fx, (3u << 20) + 4096);
-	ho = start(fx, policy);
+	ho = start(fx, dump_policy);
 	ho_event(ho, EV_GUARD_ALARM, SEV_CRITICAL, "code_modified", 1, "test alarm");
 	assert_int_equal(ho->dumps, 1);
 	check_dump(fx, ho->last_dump);
@@ -670,15 +672,12 @@ static void dump_copies_guest_ram(void **state)
 /* A dump that could not be written is on record, but not as taken. */
 static void failed_dump_is_not_an_action_taken(void **state)
 {
-	static const char policy[] =
-		"{\"version\": 1, \"rules\": [{\"name\": \"evidence\", \"match\": {\"kind\": \"guard_alarm\"},"
-		" \"escalate\": [\"dump\"]}]}";
 	struct fx *fx = *state;
 	struct ho *ho;
 	char detail[EVENT_DETAIL_MAX], gone[96];
 
 	make_guest_ram(fx, 1u << 20);
-	ho = start(fx, policy);
+	ho = start(fx, dump_policy);
 	snprintf(gone, sizeof(gone), "%s/no-such-dir", fx->dir);
 	ho->cfg.forensics_dir = gone;
 	ho_event(ho, EV_GUARD_ALARM, SEV_CRITICAL, "code_modified", 1, "test alarm");
@@ -695,15 +694,12 @@ static void failed_dump_is_not_an_action_taken(void **state)
  * whatever directory kfv was started from. */
 static void no_forensics_dir_no_dump(void **state)
 {
-	static const char policy[] =
-		"{\"version\": 1, \"rules\": [{\"name\": \"evidence\", \"match\": {\"kind\": \"guard_alarm\"},"
-		" \"escalate\": [\"dump\"]}]}";
 	struct fx *fx = *state;
 	struct ho *ho;
 	char detail[EVENT_DETAIL_MAX], cwd[4096];
 
 	make_guest_ram(fx, 1u << 20);
-	ho = start(fx, policy);
+	ho = start(fx, dump_policy);
 	ho->cfg.forensics_dir = NULL;
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	assert_int_equal(chdir(fx->dir), 0);
