@@ -3,7 +3,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "runtime/image.h"
 #include "runtime/io.h"
 
 #define GP_VECTOR        13
