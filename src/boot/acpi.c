@@ -23,18 +23,27 @@
 #define FADT_DSDT           40
 #define FADT_IAPC_BOOT_ARCH 109
 #define FADT_FLAGS          112
+#define FADT_RESET_REG      116
+#define FADT_RESET_VALUE    128
 #define FADT_MINOR          131
 #define FADT_X_DSDT         140
+#define FADT_SLEEP_CONTROL  244
+#define FADT_SLEEP_STATUS   256
 #define FADT_HYPERVISOR_ID  268
+/* Generic Address Structure (ACPI 6.5, 5.2.3.2) */
+#define GAS_SYSTEM_IO       1
+#define GAS_ACCESS_BYTE     1
 /* IAPC_BOOT_ARCH: there is no VGA, no MSI (no PCI at all) and no CMOS RTC,
  * so the guest does not probe for them. The 8042 bit is left clear too: the
  * VMM only emulates enough of it for the reset line. */
 #define IAPC_VGA_NOT_PRESENT  (1u << 2)
 #define IAPC_MSI_NOT_SUPPORTED (1u << 3)
 #define IAPC_CMOS_RTC_NOT_PRESENT (1u << 5)
-/* Flags: no fixed power/sleep buttons, no PM registers or SCI. */
+/* Flags: no fixed power/sleep buttons, no PM1 registers or SCI; the
+ * reset register is there (and Linux's default reboot method uses it). */
 #define FADT_PWR_BUTTON     (1u << 4)
 #define FADT_SLP_BUTTON     (1u << 5)
+#define FADT_RESET_REG_SUP  (1u << 10)
 #define FADT_HW_REDUCED     (1u << 20)
 
 #define MADT_REVISION       5
@@ -91,6 +100,15 @@ static size_t put_dsdt(struct bbuf *b, const struct boot_config *cfg)
 	return start;
 }
 
+static void put_gas_port8(uint8_t *g, uint16_t port)
+{
+	g[0] = GAS_SYSTEM_IO;
+	g[1] = 8; /* register bit width */
+	g[2] = 0; /* bit offset */
+	g[3] = GAS_ACCESS_BYTE;
+	put_le64(g + 4, port);
+}
+
 static size_t put_fadt(struct bbuf *b, size_t dsdt)
 {
 	size_t start = sdt_begin(b, "FACP", FADT_REVISION);
@@ -104,7 +122,13 @@ static size_t put_fadt(struct bbuf *b, size_t dsdt)
 	put_le64(t + FADT_X_DSDT, gpa_of(dsdt));
 	put_le16(t + FADT_IAPC_BOOT_ARCH,
 		 IAPC_VGA_NOT_PRESENT | IAPC_MSI_NOT_SUPPORTED | IAPC_CMOS_RTC_NOT_PRESENT);
-	put_le32(t + FADT_FLAGS, FADT_HW_REDUCED | FADT_PWR_BUTTON | FADT_SLP_BUTTON);
+	put_le32(t + FADT_FLAGS, FADT_HW_REDUCED | FADT_PWR_BUTTON | FADT_SLP_BUTTON | FADT_RESET_REG_SUP);
+	/* Hardware-reduced power: S5 through the sleep registers (with the
+	 * DSDT's \_S5_), reset through the reset register (devices/acpi_pm.c). */
+	put_gas_port8(t + FADT_RESET_REG, KFV_ACPI_RESET_PORT);
+	t[FADT_RESET_VALUE] = KFV_ACPI_RESET_VALUE;
+	put_gas_port8(t + FADT_SLEEP_CONTROL, KFV_ACPI_SLEEP_CTL_PORT);
+	put_gas_port8(t + FADT_SLEEP_STATUS, KFV_ACPI_SLEEP_STS_PORT);
 	t[FADT_MINOR] = FADT_MINOR_REVISION;
 	memcpy(t + FADT_HYPERVISOR_ID, "KFV\0\0\0\0\0", 8);
 	sdt_end(b, start);

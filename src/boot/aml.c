@@ -1,7 +1,8 @@
-/* The DSDT body: a hand-assembled AML Scope(\_SB) holding one Device per
- * memory-mapped device the VMM exposes, each with _HID, _UID and a _CRS of
- * Memory32Fixed + Interrupt, which is all Linux's virtio-mmio ACPI probe
- * ("LNRO0005") reads. Encodings follow ACPI 6.x chapter 20 (AML) and 6.4
+/* The DSDT body: hand-assembled AML. \_S5_ for power-off, and a Scope(\_SB)
+ * holding COM1 and the PS/2 keyboard controller (IO + Interrupt) and one
+ * Device per memory-mapped device the VMM exposes, each with _HID, _UID and
+ * a _CRS of Memory32Fixed + Interrupt, which is all Linux's virtio-mmio
+ * ACPI probe ("LNRO0005") reads. Encodings follow ACPI 6.x chapter 20 (AML) and 6.4
  * (resource descriptors). */
 #include <errno.h>
 #include <string.h>
@@ -20,12 +21,16 @@
 #define AML_STRING_PFX 0x0d
 #define AML_EXT_PFX    0x5b
 #define AML_DEVICE_OP  0x82
+#define AML_PACKAGE_OP 0x12
+#define AML_ROOT_CHAR  0x5c
 #define AML_ZERO_OP    0x00
 #define AML_ONE_OP     0x01
 
 #define RES_MEM32_FIXED 0x86
 #define RES_EXT_IRQ     0x89
 #define RES_END_TAG     0x79
+#define RES_IO_PORT     0x47 /* small item 0x08, length 7 */
+#define RES_IO_DECODE16 0x01
 #define RES_IRQ_CONSUMER_EDGE_HIGH 0x03 /* consumer | edge; active high, exclusive */
 
 /* A PkgLength counts itself, so its size depends on what follows: reserve
@@ -100,32 +105,100 @@ static void aml_name_integer(struct bbuf *b, const char *seg, uint64_t v)
 	aml_integer(b, v);
 }
 
+/* Name(_CRS, Buffer() {...}) around a resource template built by the caller. */
+static void aml_crs_buffer(struct bbuf *b, const uint8_t *res, size_t len)
+{
+	size_t pkg;
+
+	bb_u8(b, AML_NAME_OP);
+	bb_bytes(b, "_CRS", 4);
+	bb_u8(b, AML_BUFFER_OP);
+	pkg = pkg_begin(b);
+	aml_integer(b, len);
+	bb_bytes(b, res, len);
+	pkg_end(b, pkg);
+}
+
+static uint8_t *res_ext_irq(uint8_t *r, uint32_t gsi)
+{
+	r[0] = RES_EXT_IRQ;
+	put_le16(r + 1, 6);
+	r[3] = RES_IRQ_CONSUMER_EDGE_HIGH;
+	r[4] = 1; /* one interrupt */
+	put_le32(r + 5, gsi);
+	return r + 9;
+}
+
+static uint8_t *res_io(uint8_t *r, uint16_t port, uint8_t len)
+{
+	r[0] = RES_IO_PORT;
+	r[1] = RES_IO_DECODE16;
+	put_le16(r + 2, port); /* minimum */
+	put_le16(r + 4, port); /* maximum: a fixed range */
+	r[6] = 1;              /* alignment */
+	r[7] = len;
+	return r + 8;
+}
+
+static uint8_t *res_end(uint8_t *r)
+{
+	r[0] = RES_END_TAG;
+	r[1] = 0; /* checksum 0: "treat as correct" */
+	return r + 2;
+}
+
 static void aml_crs(struct bbuf *b, const struct boot_acpi_mmio_dev *d)
 {
 	uint8_t res[12 + 9 + 2], *r = res;
-	size_t pkg;
 
 	r[0] = RES_MEM32_FIXED;
 	put_le16(r + 1, 9);
 	r[3] = 1; /* read-write */
 	put_le32(r + 4, (uint32_t)d->base);
 	put_le32(r + 8, (uint32_t)d->size);
-	r += 12;
-	r[0] = RES_EXT_IRQ;
-	put_le16(r + 1, 6);
-	r[3] = RES_IRQ_CONSUMER_EDGE_HIGH;
-	r[4] = 1; /* one interrupt */
-	put_le32(r + 5, d->gsi);
-	r += 9;
-	r[0] = RES_END_TAG;
-	r[1] = 0; /* checksum 0: "treat as correct" */
+	r = res_end(res_ext_irq(r + 12, d->gsi));
+	aml_crs_buffer(b, res, (size_t)(r - res));
+}
+
+/* The legacy port devices, so that the guest's PNP layer binds its 8250
+ * and i8042 drivers with their interrupts routed: on a hardware-reduced
+ * platform Linux sets up no ISA IRQ mapping of its own (no legacy PIC), so
+ * a UART found only at its legacy address gets an IRQ 4 that is wired to
+ * nothing and its interrupt-driven output (all of userspace's) never
+ * leaves the transmit buffer. As in Firecracker's DSDT. */
+static void aml_legacy_device(struct bbuf *b, const char seg[4], const char *hid, const uint16_t *ports,
+			      const uint8_t *lens, unsigned nports, uint32_t gsi)
+{
+	uint8_t res[2 * 8 + 9 + 2], *r = res;
+	size_t dev;
+
+	bb_u8(b, AML_EXT_PFX);
+	bb_u8(b, AML_DEVICE_OP);
+	dev = pkg_begin(b);
+	bb_bytes(b, seg, 4);
+	aml_name_string(b, "_HID", hid);
+	aml_name_integer(b, "_UID", 0);
+	for (unsigned i = 0; i < nports && i < 2; i++)
+		r = res_io(r, ports[i], lens[i]);
+	r = res_end(res_ext_irq(r, gsi));
+	aml_crs_buffer(b, res, (size_t)(r - res));
+	pkg_end(b, dev);
+}
+
+/* Name(\_S5_, Package() { SLP_TYP, 0 }): the sleep type the guest writes to
+ * the FADT's SLEEP_CONTROL_REG to power off (ACPI 6.5, 7.4.2 and 4.8.3.7). */
+static void aml_s5(struct bbuf *b)
+{
+	size_t pkg;
 
 	bb_u8(b, AML_NAME_OP);
-	bb_bytes(b, "_CRS", 4);
-	bb_u8(b, AML_BUFFER_OP);
+	bb_u8(b, AML_ROOT_CHAR);
+	bb_bytes(b, "_S5_", 4);
+	bb_u8(b, AML_PACKAGE_OP);
 	pkg = pkg_begin(b);
-	aml_integer(b, sizeof(res));
-	bb_bytes(b, res, sizeof(res));
+	bb_u8(b, 2); /* NumElements */
+	aml_integer(b, KFV_ACPI_S5_TYPE);
+	aml_integer(b, 0);
 	pkg_end(b, pkg);
 }
 
@@ -142,14 +215,19 @@ static void device_name(char seg[4], unsigned i)
 
 void boot_aml_devices(struct bbuf *b, const struct boot_acpi_mmio_dev *devs, unsigned n)
 {
+	static const uint16_t com1_port[] = { KFV_COM1_PORT };
+	static const uint8_t com1_len[] = { 8 };
+	static const uint16_t kbd_ports[] = { KFV_I8042_DATA_PORT, KFV_I8042_CMD_PORT };
+	static const uint8_t kbd_lens[] = { 1, 1 };
 	size_t scope, dev;
 	char seg[4];
 
-	if (n == 0)
-		return;
+	aml_s5(b);
 	bb_u8(b, AML_SCOPE_OP);
 	scope = pkg_begin(b);
 	bb_bytes(b, "\\_SB_", 5);
+	aml_legacy_device(b, "COM1", "PNP0501", com1_port, com1_len, 1, KFV_COM1_IRQ);
+	aml_legacy_device(b, "PS2K", "PNP0303", kbd_ports, kbd_lens, 2, KFV_I8042_IRQ);
 	for (unsigned i = 0; i < n; i++) {
 		bb_u8(b, AML_EXT_PFX);
 		bb_u8(b, AML_DEVICE_OP);

@@ -35,7 +35,20 @@
 #define KFV_COM1_IRQ           4
 #define KFV_I8042_DATA_PORT    0x60
 #define KFV_I8042_CMD_PORT     0x64
+#define KFV_I8042_IRQ          1
 #define KFV_DEBUG_EXIT_PORT    0xf4
+/* PCI configuration mechanism #1: claimed as an absent host bridge. */
+#define KFV_PCI_CONFIG_PORT    0xcf8
+#define KFV_PCI_CONFIG_PORTS   8
+/* ACPI hardware-reduced power registers (FADT SLEEP_CONTROL_REG,
+ * SLEEP_STATUS_REG, RESET_REG): one byte each, at the classic PM base. */
+#define KFV_ACPI_SLEEP_CTL_PORT    0x600
+#define KFV_ACPI_SLEEP_STS_PORT    0x601
+#define KFV_ACPI_RESET_PORT        0x602
+#define KFV_ACPI_PM_PORTS          3
+#define KFV_ACPI_RESET_VALUE       0x0e
+/* The \_S5_ sleep type the DSDT gives; the guest writes it to SLP_TYP. */
+#define KFV_ACPI_S5_TYPE           5
 
 /* Boot GDT selectors (what the Linux boot protocol calls __BOOT_CS/__BOOT_DS). */
 #define KFV_BOOT_CS            0x10

@@ -9,7 +9,7 @@
 #include "../vmm/pinning.h"
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEMORY, OPT_CPUS, OPT_DEBUG_EXIT, OPT_NOHYPE,
-       OPT_DEDICATED_CPUS, OPT_EXIT_BUDGET, OPT_HUGEPAGES, OPT_NO_SANDBOX };
+       OPT_DEDICATED_CPUS, OPT_EXIT_BUDGET, OPT_HUGEPAGES, OPT_NO_SANDBOX, OPT_SHUTDOWN_TIMEOUT };
 enum { OPT_RNG = 400, OPT_RNG_RATE, OPT_DISK, OPT_NET }; /* virtio devices */
 enum { OPT_POLICY = 500, OPT_EVENTS, OPT_METRICS, OPT_FORENSICS, OPT_NO_GUARD, OPT_GUARD_PERIOD, OPT_NAME };
 
@@ -29,6 +29,7 @@ static const struct option long_options[] = {
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "dedicated-cpus", required_argument, NULL, OPT_DEDICATED_CPUS },
 	{ "exit-budget", required_argument, NULL, OPT_EXIT_BUDGET },
+	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "policy", required_argument, NULL, OPT_POLICY },
 	{ "events", required_argument, NULL, OPT_EVENTS },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -254,6 +255,7 @@ int parse_options(int argc, char **argv, struct run_options *o, bool need_kernel
 	o->cpus = 1;
 	o->cmdline = "";
 	o->guard_period_ms = KFV_DEFAULT_GUARD_PERIOD_MS;
+	o->shutdown_timeout_s = KFV_DEFAULT_SHUTDOWN_TIMEOUT_S;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":qvh", long_options, NULL)) != -1) {
@@ -291,6 +293,14 @@ int parse_options(int argc, char **argv, struct run_options *o, bool need_kernel
 					 optarg);
 				return -EINVAL;
 			}
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			if (parse_uint(optarg, 0, KFV_MAX_SHUTDOWN_TIMEOUT_S, &v)) {
+				snprintf(msg, msglen, "--shutdown-timeout %s: must be a whole number of seconds from 0 (no limit) to %u",
+					 optarg, KFV_MAX_SHUTDOWN_TIMEOUT_S);
+				return -EINVAL;
+			}
+			o->shutdown_timeout_s = (unsigned)v;
 			break;
 		case OPT_POLICY: o->policy = optarg; break;
 		case OPT_EVENTS: o->events = optarg; break;

@@ -17,6 +17,8 @@
 
 #define KFV_NAME_MAX       31             /* --name: also the jail's directory name */
 #define KFV_DEFAULT_GUARD_PERIOD_MS 500
+#define KFV_DEFAULT_SHUTDOWN_TIMEOUT_S 30   /* how long a guest has to act on SIGPWR */
+#define KFV_MAX_SHUTDOWN_TIMEOUT_S 86400
 
 #define KFV_MAX_NETS       4
 #define KFV_TAP_NAME_MAX   15             /* IFNAMSIZ - 1 */
@@ -50,6 +52,7 @@ struct run_options {
 	unsigned ndedicated;    /* --dedicated-cpus: host CPU of vCPU i is dedicated[i] */
 	unsigned dedicated[KFV_MAX_CPUS];
 	uint64_t exit_budget;   /* --exit-budget: exits to kfv per second, 0 = none */
+	unsigned shutdown_timeout_s; /* --shutdown-timeout: after a SIGPWR request; 0 = no limit */
 	bool quiet;
 	int verbosity;
 	/* self-defense (docs/policy.md, docs/events.md, docs/guard.md) */

@@ -16,6 +16,7 @@
 #include "../guard/responder.h"
 #include "../devices/console.h"
 #include "../devices/compromise_sim.h"
+#include "../devices/i8042.h"
 #include "../devices/legacy.h"
 #include "../devices/serial.h"
 #include "../boot/layout.h"
@@ -39,9 +40,10 @@
 struct machine {
 	struct vm vm;
 	struct serial serial;
+	struct i8042 i8042;
 	struct post_code post;
 	struct console console;
-	bool serial_up;
+	bool serial_up, i8042_up;
 	struct virtio_plan vplan;
 	struct virtio_devices virtio;
 };
@@ -104,6 +106,11 @@ static int open_kvm(struct run_error *err)
 	return -1;
 }
 
+static int shutdown_by_ctrl_alt_del(void *opaque)
+{
+	return i8042_send_ctrl_alt_del(opaque);
+}
+
 static int attach_devices(struct machine *m, const struct run_options *o, struct run_error *err)
 {
 	int ret = serial_init(&m->serial, &m->vm, KFV_COM1_PORT, KFV_COM1_IRQ, STDOUT_FILENO);
@@ -111,7 +118,17 @@ static int attach_devices(struct machine *m, const struct run_options *o, struct
 	if (ret)
 		return fail(err, KFV_EXIT_INTERNAL, "registering the serial port: %s", strerror(-ret));
 	m->serial_up = true;
-	ret = i8042_register(&m->vm);
+	ret = i8042_register(&m->i8042, &m->vm);
+	if (ret)
+		return fail(err, KFV_EXIT_INTERNAL, "registering the i8042: %s", strerror(-ret));
+	m->i8042_up = true;
+	/* The operator's graceful shutdown reaches the guest as Ctrl-Alt-Del. */
+	m->vm.shutdown_request = shutdown_by_ctrl_alt_del;
+	m->vm.shutdown_opaque = &m->i8042;
+	m->vm.shutdown_timeout_ms = o->shutdown_timeout_s * 1000u;
+	ret = acpi_pm_register(&m->vm);
+	if (!ret)
+		ret = pci_absent_register(&m->vm);
 	if (!ret)
 		ret = post_code_register(&m->vm, &m->post);
 	if (!ret && o->debug_exit)
@@ -214,6 +231,8 @@ int run_describe_surface(const struct run_options *o, FILE *out, struct run_erro
 		surface_print(out, &m->vm);
 	if (m->serial_up)
 		serial_destroy(&m->serial);
+	if (m->i8042_up)
+		i8042_destroy(&m->i8042);
 	pthread_mutex_destroy(&m->vm.stop_lock);
 	free(m);
 	return status;
@@ -396,6 +415,8 @@ out_vm:
 	virtio_devices_destroy(&m->virtio); /* workers stop before guest RAM goes */
 	if (m->serial_up)
 		serial_destroy(&m->serial);
+	if (m->i8042_up)
+		i8042_destroy(&m->i8042);
 	vm_destroy(&m->vm);
 out_kvm:
 	close(kvm_fd);

@@ -382,6 +382,7 @@ int ho_supervise(struct ho *ho, pid_t pid, int report_fd, int ctl_fd, int guard_
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGPWR); /* relayed: the graceful-shutdown request */
 	if (pthread_sigmask(SIG_BLOCK, &stop, &old))
 		return -EINVAL;
 	sfd = signalfd(-1, &stop, SFD_CLOEXEC);

@@ -1,5 +1,5 @@
-/* The small legacy port devices: the i8042's reset line, the debug-exit
- * port and the POST-code port. Each one registers on the port bus in one
+/* The small legacy port devices: the debug-exit port, the POST-code port,
+ * the absent PCI host bridge and the ACPI power registers. Each one registers on the port bus in one
  * call and keeps no state a guest could corrupt. */
 #ifndef KFV_DEVICES_LEGACY_H
 #define KFV_DEVICES_LEGACY_H
@@ -9,9 +9,18 @@
 
 struct vm;
 
-/* i8042 at 0x60/0x64: command 0xfe on 0x64 (pulse reset) ends the run with
- * KFV_EXIT_GUEST_RESET; everything else reads as an idle controller. */
-int i8042_register(struct vm *vm) __attribute__((warn_unused_result));
+/* PCI configuration mechanism #1 (0xcf8-0xcff) with no host bridge behind
+ * it: every read is all-ones, writes are dropped. A booting kernel's PCI
+ * probe then finds nothing at once, and its thousands of accesses are a
+ * device's, not the unclaimed ones a port scan makes. */
+int pci_absent_register(struct vm *vm) __attribute__((warn_unused_result));
+
+/* The FADT's hardware-reduced sleep control, sleep status and reset
+ * registers (ports 0x600-0x602). SLP_EN with the DSDT's S5 type ends the
+ * run with status 0 ("guest powered off"); the reset value ends it with
+ * KFV_EXIT_GUEST_RESET. Essential: a deny never takes a guest's power
+ * switch away. */
+int acpi_pm_register(struct vm *vm) __attribute__((warn_unused_result));
 
 /* Port 0xf4 (4 ports, like QEMU's isa-debug-exit): a write ends the run with
  * the low byte as kfv's exit status. */

@@ -42,6 +42,7 @@ pid_t jail_spawn(int (*fn)(void *), void *arg, int flags_extra)
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGPWR);
 	pthread_sigmask(SIG_BLOCK, &stop, &old);
 	pid = fork();
 	if (pid == 0) {

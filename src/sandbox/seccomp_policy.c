@@ -104,8 +104,10 @@ static const struct rule spawn_rules[] = {
 };
 
 /* Main: the console's terminal mode at exit, the summary's KVM statistics
- * fds, and undoing ioeventfds and irqfds at teardown. */
-static const unsigned long main_ioctls[] = { TCGETS, TCSETS, KVM_GET_STATS_FD, KVM_IOEVENTFD, KVM_IRQFD };
+ * fds, undoing ioeventfds and irqfds at teardown, and the keyboard
+ * interrupt that carries the operator's shutdown request to the guest. */
+static const unsigned long main_ioctls[] = { TCGETS, TCSETS, KVM_GET_STATS_FD, KVM_IOEVENTFD, KVM_IRQFD,
+					     KVM_IRQ_LINE /* Ctrl-Alt-Del for a shutdown request */ };
 static const unsigned long vcpu_ioctls[] = { KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE };
 static const unsigned long device_ioctls[] = { KVM_IRQ_LINE };
 static const unsigned long console_ioctls[] = { KVM_IRQ_LINE };

@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../boot/boot.h"
@@ -212,17 +213,57 @@ static void kick_handler(int sig)
 	(void)sig; /* only here to make KVM_RUN return -EINTR */
 }
 
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* SIGPWR: ask the guest to shut down, and give it shutdown_timeout_ms. */
+static void request_shutdown(struct vm *vm, uint64_t *deadline_ms)
+{
+	int ret = vm->shutdown_request ? vm->shutdown_request(vm->shutdown_opaque) : -ENOTSUP;
+
+	if (ret)
+		log_warn("shutdown request: the guest cannot be asked (%s); it is stopped when the timeout ends",
+			 strerror(-ret));
+	else
+		log_info("shutdown request: Ctrl-Alt-Del sent to the guest");
+	if (vm->shutdown_timeout_ms && !*deadline_ms)
+		*deadline_ms = monotonic_ms() + vm->shutdown_timeout_ms;
+}
+
 static int wait_for_stop(struct vm *vm, int sfd)
 {
 	struct pollfd fds[2] = { { .fd = vm_stop_efd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+	uint64_t deadline_ms = 0;
 
 	while (!vm_stopping(vm)) {
-		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+		int timeout = -1;
+
+		if (deadline_ms) {
+			uint64_t now = monotonic_ms();
+
+			if (now >= deadline_ms) {
+				vm_request_stop(vm, KFV_EXIT_INTERRUPTED,
+						"the guest did not shut down within %u ms of the shutdown request",
+						vm->shutdown_timeout_ms);
+				break;
+			}
+			timeout = (int)(deadline_ms - now);
+		}
+		if (poll(fds, 2, timeout) < 0 && errno != EINTR)
 			return -errno;
 		if (fds[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGPWR)
+				request_shutdown(vm, &deadline_ms);
+			else
 				vm_request_stop(vm, KFV_EXIT_INTERRUPTED, "received %s", strsignal((int)si.ssi_signo));
 		}
 	}
@@ -242,6 +283,7 @@ int vm_run(struct vm *vm)
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGHUP);
+	sigaddset(&stop_signals, SIGPWR); /* the graceful-shutdown request */
 	/* vCPU threads inherit this mask: only the main thread takes these. */
 	pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
 	sigaction(KICK_SIGNAL, &sa, NULL);

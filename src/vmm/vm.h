@@ -46,6 +46,12 @@ struct vm {
 	bool frozen; /* set by vm_run(): no memory slot or vCPU can be added after (-EPERM) */
 	struct vm_surface surface; /* NoHype mode: MSR agent, exit budget, pinning (surface.h) */
 	struct agent *memmap_agent; /* memory slot changes (refused once frozen) */
+	/* The operator's graceful-shutdown request (SIGPWR, docs/boot.md): a
+	 * device that passes it to the guest, and how long the guest then has
+	 * to power off or reset before the VM is stopped (0: no limit). */
+	int (*shutdown_request)(void *opaque);
+	void *shutdown_opaque;
+	unsigned shutdown_timeout_ms;
 };
 
 /* Opens KVM, creates the VM with its irqchip and PIT, maps `mem` into it

@@ -399,18 +399,38 @@ static void check_dsdt_devices(unsigned ndev)
 	dsdt = fx_at(&r, fx_acpi_find(&r, "DSDT"), 36);
 	len = get_le32(dsdt + 4);
 	dsdt = fx_at(&r, fx_acpi_find(&r, "DSDT"), len);
-	if (ndev == 0) {
-		assert_int_equal(len, 36);
-		fx_ram_free(&r);
-		return;
-	}
 	p = dsdt + 36;
+	/* Name(\_S5_, Package(2) { 5, 0 }) */
+	assert_int_equal(p[0], 0x08);
+	assert_int_equal(p[1], 0x5c);
+	assert_memory_equal(p + 2, "_S5_", 4);
+	assert_int_equal(p[6], 0x12);
+	assert_int_equal(pkg_len(p + 7, &n), 5); /* counts itself */
+	assert_int_equal(p[8], 2);
+	assert_int_equal(p[9], 0x0a);
+	assert_int_equal(p[10], KFV_ACPI_S5_TYPE);
+	assert_int_equal(p[11], 0x00);
+	p += 12;
 	assert_int_equal(p[0], 0x10); /* ScopeOp */
-	assert_int_equal(pkg_len(p + 1, &n), len - 37);
+	assert_int_equal(pkg_len(p + 1, &n), dsdt + len - p - 1);
 	p += 1 + n;
 	assert_memory_equal(p, "\\_SB_", 5);
 	p += 5;
 	end = dsdt + len;
+	/* COM1 and the PS/2 controller come first, each IO + Interrupt. */
+	for (unsigned i = 0; i < 2; i++) {
+		static const char *const names[] = { "COM1", "PS2K" };
+		static const char *const hids[] = { "PNP0501", "PNP0303" };
+		uint32_t dlen;
+
+		assert_int_equal(p[0], 0x5b);
+		assert_int_equal(p[1], 0x82);
+		dlen = pkg_len(p + 2, &n);
+		assert_memory_equal(p + 2 + n, names[i], 4);
+		assert_string_equal((const char *)p + 2 + n + 4 + 6, hids[i]);
+		assert_true(p + 2 + dlen <= end);
+		p += 2 + dlen;
+	}
 	for (unsigned i = 0; i < ndev; i++) {
 		uint32_t dlen;
 

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "boot/layout.h"
+#include "devices/i8042.h"
 #include "devices/legacy.h"
 #include "offline_vm.h"
 #include "vmm/exit_status.h"
@@ -136,22 +138,82 @@ static void system_events(void **state)
 
 static void i8042_reset_line(void **state)
 {
+	static struct i8042 k;
 	unsigned char *data;
 
 	(void)state;
 	offline_vm_init(&o);
-	assert_int_equal(i8042_register(&o.vm), 0);
+	assert_int_equal(i8042_register(&k, &o.vm), 0);
 	data = offline_io_exit(&o, 0, 0x64, 1, 1);
 	data[0] = 0xaa;
 	assert_int_equal(vcpu_handle_exit(&o.vcpu), VCPU_CONTINUE);
-	assert_int_equal(data[0], 0); /* idle controller */
+	assert_int_equal(data[0] & 0x03, 0); /* idle controller: both buffers empty */
 	data = offline_io_exit(&o, 1, 0x64, 1, 1);
-	data[0] = 0xd1; /* another command: ignored */
+	data[0] = 0xd1; /* write the output port: the next data byte */
 	vcpu_handle_exit(&o.vcpu);
 	assert_false(vm_stopping(&o.vm));
 	data[0] = 0xfe;
 	vcpu_handle_exit(&o.vcpu);
 	assert_int_equal(o.vm.stop_status, KFV_EXIT_GUEST_RESET);
+	i8042_destroy(&k);
+}
+
+/* FADT SLEEP_CONTROL_REG: SLP_TYP 5 | SLP_EN powers off with status 0. */
+static void acpi_sleep_register_powers_off(void **state)
+{
+	unsigned char *data;
+
+	(void)state;
+	offline_vm_init(&o);
+	assert_int_equal(acpi_pm_register(&o.vm), 0);
+	data = offline_io_exit(&o, 1, KFV_ACPI_SLEEP_CTL_PORT, 1, 1);
+	data[0] = (uint8_t)(KFV_ACPI_S5_TYPE << 2); /* no SLP_EN: nothing */
+	assert_int_equal(vcpu_handle_exit(&o.vcpu), VCPU_CONTINUE);
+	assert_false(vm_stopping(&o.vm));
+	data[0] = (uint8_t)(3 << 2 | 0x20); /* S3 is not offered */
+	vcpu_handle_exit(&o.vcpu);
+	assert_false(vm_stopping(&o.vm));
+	data[0] = (uint8_t)(KFV_ACPI_S5_TYPE << 2 | 0x20);
+	vcpu_handle_exit(&o.vcpu);
+	assert_int_equal(o.vm.stop_status, KFV_EXIT_OK);
+	assert_non_null(strstr(o.vm.stop_reason, "guest powered off"));
+}
+
+static void acpi_reset_register_resets(void **state)
+{
+	unsigned char *data;
+
+	(void)state;
+	offline_vm_init(&o);
+	assert_int_equal(acpi_pm_register(&o.vm), 0);
+	data = offline_io_exit(&o, 1, KFV_ACPI_RESET_PORT, 1, 1);
+	data[0] = KFV_ACPI_RESET_VALUE ^ 1;
+	vcpu_handle_exit(&o.vcpu);
+	assert_false(vm_stopping(&o.vm));
+	data[0] = KFV_ACPI_RESET_VALUE;
+	vcpu_handle_exit(&o.vcpu);
+	assert_int_equal(o.vm.stop_status, KFV_EXIT_GUEST_RESET);
+}
+
+/* The absent host bridge: Linux's type-1 probe reads back all-ones, and
+ * none of it is an unclaimed access. */
+static void pci_config_ports_are_an_absent_bridge(void **state)
+{
+	unsigned char *data;
+
+	(void)state;
+	offline_vm_init(&o);
+	assert_int_equal(pci_absent_register(&o.vm), 0);
+	data = offline_io_exit(&o, 1, 0xcf8, 4, 1);
+	memcpy(data, "\x00\x00\x00\x80", 4);
+	assert_int_equal(vcpu_handle_exit(&o.vcpu), VCPU_CONTINUE);
+	data = offline_io_exit(&o, 0, 0xcf8, 4, 1);
+	assert_int_equal(vcpu_handle_exit(&o.vcpu), VCPU_CONTINUE);
+	assert_memory_equal(data, "\xff\xff\xff\xff", 4);
+	data = offline_io_exit(&o, 0, 0xcfe, 2, 1);
+	vcpu_handle_exit(&o.vcpu);
+	assert_memory_equal(data, "\xff\xff", 2);
+	assert_int_equal(o.vm.pio.unclaimed_total, 0);
 }
 
 static void post_code_claimed(void **state)
@@ -183,6 +245,9 @@ int main(void)
 		cmocka_unit_test(crashes_and_unknown_exits_stop),
 		cmocka_unit_test(system_events),
 		cmocka_unit_test(i8042_reset_line),
+		cmocka_unit_test(acpi_sleep_register_powers_off),
+		cmocka_unit_test(acpi_reset_register_resets),
+		cmocka_unit_test(pci_config_ports_are_an_absent_bridge),
 		cmocka_unit_test(post_code_claimed),
 	};
 
