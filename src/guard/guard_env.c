@@ -462,25 +462,6 @@ static void check_jailed(struct guard *g, const struct thread_entry *t)
 		guard_alarm(g, GUARD_STATUS, "thread %d (%s): runs as uid 0", (int)t->tid, s->name);
 }
 
-/* Against the thread's own first sighting: credentials and seccomp never
- * change in a VMM after its lock-down; filters only ever get added. */
-static void check_unchanged(struct guard *g, const struct thread_entry *t, const struct thread_entry *b)
-{
-	const struct guard_status *s = &t->st, *o = &b->st;
-
-	if (strcmp(s->name, o->name))
-		guard_alarm(g, GUARD_THREADS, "thread %d renamed from %s to %s", (int)t->tid, o->name, s->name);
-	if (memcmp(s->uid, o->uid, sizeof(s->uid)) || memcmp(s->gid, o->gid, sizeof(s->gid)))
-		guard_alarm(g, GUARD_STATUS, "thread %d (%s): uid/gid changed to %ld/%ld", (int)t->tid, s->name, s->uid[1],
-			    s->gid[1]);
-	if (memcmp(s->cap, o->cap, sizeof(s->cap)))
-		guard_alarm(g, GUARD_STATUS, "thread %d (%s): capabilities changed (effective %#" PRIx64 ")", (int)t->tid,
-			    s->name, s->cap[CAP_I_EFF]);
-	if (s->nnp != o->nnp || s->seccomp != o->seccomp || s->filters < o->filters)
-		guard_alarm(g, GUARD_STATUS, "thread %d (%s): no_new_privs %d, seccomp %d/%d filters, was %d, %d/%d",
-			    (int)t->tid, s->name, s->nnp, s->seccomp, s->filters, o->nnp, o->seccomp, o->filters);
-}
-
 /* io_uring starts its workers in the VMM's thread group when it needs them
  * (virtio-blk): the kernel's threads, running no code of the VMM. Told
  * apart by the kernel's flag, not by their name, which a process can set. */
@@ -492,6 +473,30 @@ static bool io_worker(struct guard *g, pid_t tid)
 	snprintf(path, sizeof(path), "%d/stat", (int)tid);
 	return gbuf_read_at(&g->scratch, g->taskdir, path, true) > 0 && !guard_parse_stat(g->scratch.p, &state, &flags) &&
 	       (flags & GUARD_PF_IO_WORKER);
+}
+
+/* Against the thread's own first sighting: credentials and seccomp never
+ * change in a VMM after its lock-down; filters only ever get added. */
+static void check_unchanged(struct guard *g, const struct thread_entry *t, struct thread_entry *b)
+{
+	const struct guard_status *s = &t->st, *o = &b->st;
+
+	/* An io_uring worker first shows its creator's name, then the one
+	 * the kernel gives it (iou-wrk-N): a check between the two would see
+	 * a rename. The kernel's flag says which threads those are. */
+	if (strcmp(s->name, o->name) && io_worker(g, t->tid))
+		memcpy(b->st.name, s->name, sizeof(b->st.name));
+	else if (strcmp(s->name, o->name))
+		guard_alarm(g, GUARD_THREADS, "thread %d renamed from %s to %s", (int)t->tid, o->name, s->name);
+	if (memcmp(s->uid, o->uid, sizeof(s->uid)) || memcmp(s->gid, o->gid, sizeof(s->gid)))
+		guard_alarm(g, GUARD_STATUS, "thread %d (%s): uid/gid changed to %ld/%ld", (int)t->tid, s->name, s->uid[1],
+			    s->gid[1]);
+	if (memcmp(s->cap, o->cap, sizeof(s->cap)))
+		guard_alarm(g, GUARD_STATUS, "thread %d (%s): capabilities changed (effective %#" PRIx64 ")", (int)t->tid,
+			    s->name, s->cap[CAP_I_EFF]);
+	if (s->nnp != o->nnp || s->seccomp != o->seccomp || s->filters < o->filters)
+		guard_alarm(g, GUARD_STATUS, "thread %d (%s): no_new_privs %d, seccomp %d/%d filters, was %d, %d/%d",
+			    (int)t->tid, s->name, s->nnp, s->seccomp, s->filters, o->nnp, o->seccomp, o->filters);
 }
 
 /* Closes the status fds of threads that are gone. */
