@@ -62,6 +62,24 @@ static bool is_bzimage(const struct boot_config *cfg)
 	       !memcmp(cfg->kernel + BP_HEADER, "HdrS", 4);
 }
 
+/* There is no firmware, so the reset vector holds a stub that writes the
+ * ACPI reset register: a guest that resets by jumping to f000:fff0 in
+ * real mode (Linux's default reboot on this machine ends there, after
+ * writing the CMOS shutdown byte, as does its BIOS method, reboot=b)
+ * then ends its run with a reset instead of running zeros. */
+static int write_reset_vector(const struct guest_mem *gm)
+{
+	static const uint8_t stub[] = {
+		0xb0, KFV_ACPI_RESET_VALUE,                                   /* mov al, RESET_VALUE */
+		0xba, KFV_ACPI_RESET_PORT & 0xff, KFV_ACPI_RESET_PORT >> 8, /* mov dx, RESET_PORT */
+		0xee,                                                         /* out dx, al */
+		0xf4,                                                         /* hlt */
+		0xeb, 0xfd,                                                   /* jmp hlt */
+	};
+
+	return gm_write(gm, KFV_RESET_VECTOR_ADDR, stub, sizeof(stub));
+}
+
 /* The tables do not depend on the kernel, but writing them after it keeps
  * a refused image from costing more than its own parsing. */
 static int write_platform(const struct guest_mem *gm, const struct boot_config *cfg,
@@ -81,6 +99,9 @@ static int write_platform(const struct guest_mem *gm, const struct boot_config *
 	ret = boot_write_page_tables(gm);
 	if (ret)
 		return boot_errf(err, ret, "cannot write the boot page tables");
+	ret = write_reset_vector(gm);
+	if (ret)
+		return boot_errf(err, ret, "cannot write the reset vector");
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #define KFV_BIOS_START         0x000a0000ULL  /* VGA hole + ROM area, reserved */
 #define KFV_ACPI_ADDR          0x000e0000ULL  /* RSDP (found by scanning 0xe0000-0xfffff) + tables */
 #define KFV_ACPI_MAX           0x00020000ULL
+#define KFV_RESET_VECTOR_ADDR  0x000ffff0ULL  /* f000:fff0, where a real-mode reset jumps */
 #define KFV_HIGH_RAM_START     0x00100000ULL  /* 1 MiB: kernels load here */
 
 /* Usable RAM starts at the first page above the boot structures. */

@@ -300,6 +300,10 @@ static void test_boot_load_writes_tables(void **state)
 		assert_int_equal(boot_load(&r.gm, &cfg, &e, &err), 0);
 		check_mptable(&r, cpu_counts[i]);
 		check_acpi(&r, cpu_counts[i]);
+		/* f000:fff0: mov al, RESET_VALUE; mov dx, RESET_PORT; out dx, al; hlt */
+		assert_memory_equal(fx_at(&r, KFV_RESET_VECTOR_ADDR, 7),
+				    ((const uint8_t[]){ 0xb0, KFV_ACPI_RESET_VALUE, 0xba, KFV_ACPI_RESET_PORT & 0xff,
+							KFV_ACPI_RESET_PORT >> 8, 0xee, 0xf4 }), 7);
 	}
 	cfg.ncpus = 0;
 	assert_int_equal(boot_load(&r.gm, &cfg, &e, &err), -EINVAL);
