@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ int main(int argc, char **argv)
 	struct run_options opts;
 	struct run_error err;
 	char msg[320] = "";
+	sigset_t pwr;
 	int ret;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -35,6 +37,12 @@ int main(int argc, char **argv)
 		return KFV_EXIT_USAGE;
 	}
 
+	/* SIGPWR is the graceful-shutdown request: until the supervisor
+	 * relays it (and in the VMM, until vm_run() takes it), it waits
+	 * blocked instead of ending kfv, its default action. */
+	sigemptyset(&pwr);
+	sigaddset(&pwr, SIGPWR);
+	sigprocmask(SIG_BLOCK, &pwr, NULL);
 	ret = parse_run_options(argc - 1, argv + 1, &opts, msg, sizeof(msg));
 	if (ret == 1)
 		return KFV_EXIT_OK;

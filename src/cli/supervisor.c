@@ -133,15 +133,8 @@ static pid_t spawn_unjailed(struct vmm_child *child)
 		for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
 			if (fd != l->report_fd && fd != l->guest_memfd && fd != l->ctl_fd && fd != l->guard_fd)
 				close(fd);
-		sigset_t pwr;
-
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 			_exit(KFV_EXIT_OS_ERROR);
-		/* A shutdown request relayed before vm_run() waits for it
-		 * instead of killing the VMM (SIGPWR's default action). */
-		sigemptyset(&pwr);
-		sigaddset(&pwr, SIGPWR);
-		sigprocmask(SIG_BLOCK, &pwr, NULL);
 		_exit(vmm_main(child) & 0xff);
 	}
 	return pid < 0 ? -errno : pid;
