@@ -11,7 +11,7 @@ set -uo pipefail
 
 PACKAGES="build-essential gcc make clang libseccomp-dev liburing-dev
 libcmocka-dev libsodium-dev libjansson-dev qemu-system-x86 busybox-static
-cpio acpica-tools valgrind iproute2 python3"
+cpio acpica-tools valgrind iproute2 python3 e2fsprogs"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)

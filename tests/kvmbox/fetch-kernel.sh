@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetch the kernel that the kvmbox boots: the Debian kernel package that
-# `linux-image-amd64` currently depends on. Keeps only vmlinuz, its config and
-# the modules the box loads (and their dependencies), so the cache stays small.
+# `linux-image-amd64` currently depends on. Keeps only vmlinuz, its config,
+# the modules the box loads and the modules a Linux guest of kfv loads (each
+# with their dependencies), so the cache stays small.
 #
 #   tests/kvmbox/fetch-kernel.sh [--force] [--quiet]
 #
@@ -13,9 +14,13 @@
 #   modules/NAME.ko                uncompressed, named with underscores
 #   modules/load-order             the module names, dependencies first
 #   modules/wanted                 the module list this cache was built for
+#   guest-modules/                 the same layout for the modules a Linux
+#                                  guest of kfv loads (guests/linux/build.sh
+#                                  packs them); the box does not load these
 # Idempotent: does nothing when the cache already holds every wanted module
 # (no apt access at all then). --force fetches again (e.g. for a newer kernel).
-# Extra modules: KFV_KVMBOX_EXTRA_MODULES="name ..." (re-fetches if missing).
+# Extra modules: KFV_KVMBOX_EXTRA_MODULES="name ..." for the box,
+# KFV_GUEST_EXTRA_MODULES="name ..." for the guest (re-fetches if missing).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +33,15 @@ cache=${KFV_KVMBOX_CACHE:-$repo/build/kvmbox/kernel}
 WANTED="irqbypass ccp kvm kvm_amd kvm_intel virtio virtio_ring virtio_pci
 virtio_pci_modern_dev virtio_pci_legacy_dev virtio_rng netfs
 fscache 9pnet 9pnet_virtio 9p tun veth bridge ${KFV_KVMBOX_EXTRA_MODULES:-}"
+
+# What a Linux guest of kfv needs (guests/linux): the virtio-mmio transport
+# and its devices (blk, net, rng, vsock) and ext4 for a disk root.
+# crc32c_generic is listed because ext4/jbd2 ask the crypto API for "crc32c"
+# only at mount time, so no module dependency names it. The box never loads
+# these: they go to guest-modules/, not modules/.
+GUEST_WANTED="virtio virtio_ring virtio_mmio virtio_blk virtio_net virtio_rng
+crc32c_generic ext4 vsock vmw_vsock_virtio_transport_common
+vmw_vsock_virtio_transport ${KFV_GUEST_EXTRA_MODULES:-}"
 
 force=0 quiet=0
 for a in "$@"; do
@@ -43,15 +57,22 @@ die() { echo "fetch-kernel: $*" >&2; exit 1; }
 say() { [ "$quiet" = 1 ] || echo "fetch-kernel: $*"; }
 norm() { local n=${1//-/_}; n=${n%.ko*}; printf '%s' "${n##*/}"; }
 
-wanted=()
+wanted=() guest_wanted=()
 for m in $WANTED; do wanted+=("$(norm "$m")"); done
+for m in $GUEST_WANTED; do guest_wanted+=("$(norm "$m")"); done
 
-have_all() {
-    [ -e "$cache/vmlinuz" ] && [ -s "$cache/modules/load-order" ] || return 1
-    local m
-    for m in "${wanted[@]}"; do
-        grep -qx -- "$m" "$cache/modules/wanted" 2>/dev/null || return 1
+# has_set DIR NAME...: DIR/load-order exists and DIR/wanted lists every NAME.
+has_set() {
+    local dir=$1 m; shift
+    [ -s "$dir/load-order" ] || return 1
+    for m in "$@"; do
+        grep -qx -- "$m" "$dir/wanted" 2>/dev/null || return 1
     done
+}
+have_all() {
+    [ -e "$cache/vmlinuz" ] &&
+        has_set "$cache/modules" "${wanted[@]}" &&
+        has_set "$cache/guest-modules" "${guest_wanted[@]}"
 }
 
 if [ "$force" = 0 ] && have_all; then
@@ -105,7 +126,7 @@ fi
 
 tmp=$(mktemp -d "$cache.tmp.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT
-mkdir -p "$tmp/dl" "$tmp/x" "$tmp/out/modules"
+mkdir -p "$tmp/dl" "$tmp/x" "$tmp/out"
 # apt-get download drops privileges to _apt when run as root: give it the directory.
 if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then
     chown _apt "$tmp/dl" 2>/dev/null || true
@@ -134,13 +155,15 @@ while IFS= read -r -d '' f; do
     file_of[$(norm "$f")]=$f
 done < <(find "$moddir/kernel" -name '*.ko*' -print0)
 
-# Copy each wanted module and its dependencies; a post-order walk gives the
-# load order (dependencies first). Built-in modules are skipped quietly.
+# extract_set OUTDIR NAME...: copy each wanted module and its dependencies
+# into OUTDIR (uncompressed); a post-order walk gives the load order
+# (dependencies first), written to OUTDIR/load-order, the wanted names to
+# OUTDIR/wanted. Built-in modules are skipped quietly. Sets $nmods.
 declare -A state=()
 order=()
 builtin=$moddir/modules.builtin
-visit() {
-    local m=$1 d
+visit() { # NAME OUTDIR
+    local m=$1 out=$2 d
     case ${state[$m]:-} in seen) return ;; busy) die "dependency cycle at $m" ;; esac
     state[$m]=busy
     if [ -z "${file_of[$m]:-}" ]; then
@@ -149,15 +172,25 @@ visit() {
         fi
         die "module $m not found in $pkg"
     fi
-    decomp "${file_of[$m]}" >"$tmp/out/modules/$m.ko" || die "cannot decompress ${file_of[$m]}"
-    for d in $(deps_of "$tmp/out/modules/$m.ko"); do visit "$(norm "$d")"; done
+    decomp "${file_of[$m]}" >"$out/$m.ko" || die "cannot decompress ${file_of[$m]}"
+    for d in $(deps_of "$out/$m.ko"); do visit "$(norm "$d")" "$out"; done
     order+=("$m")
     state[$m]=seen
 }
-for m in "${wanted[@]}"; do visit "$m"; done
+extract_set() {
+    local out=$1 m; shift
+    state=() order=()
+    mkdir -p "$out"
+    for m in "$@"; do visit "$m" "$out"; done
+    printf '%s\n' "${order[@]}" >"$out/load-order"
+    printf '%s\n' "$@" >"$out/wanted"
+    nmods=${#order[@]}
+}
+extract_set "$tmp/out/modules" "${wanted[@]}"
+nbox=$nmods
+extract_set "$tmp/out/guest-modules" "${guest_wanted[@]}"
+nguest=$nmods
 
-printf '%s\n' "${order[@]}" >"$tmp/out/modules/load-order"
-printf '%s\n' "${wanted[@]}" >"$tmp/out/modules/wanted"
 echo "$ver" >"$tmp/out/version"
 echo "$pkg" >"$tmp/out/package"
 ln -s "vmlinuz-$ver" "$tmp/out/vmlinuz"
@@ -165,4 +198,4 @@ chmod -R a+rX "$tmp/out"
 
 rm -rf -- "$cache"
 mv "$tmp/out" "$cache"
-say "kernel $ver ($pkg, ${#order[@]} modules) in ${cache#"$repo"/}"
+say "kernel $ver ($pkg, $nbox box modules, $nguest guest modules) in ${cache#"$repo"/}"
