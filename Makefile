@@ -27,7 +27,7 @@ ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/%.o)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps demo check unit integration bench fuzz clean help
+.PHONY: all deps demo demo-mini check unit integration bench fuzz clean help linux-guest
 all: $(BUILD)/kfv $(BUILD)/asan/kfv $(BUILD)/test/kfv guests
 
 help:
@@ -104,13 +104,24 @@ unit: $(UNIT_BINS)
 -include guests/guests.mk
 -include fuzz/fuzz.mk
 
-demo: all
+# The Linux test guest: an initramfs and an ext4 root disk around Debian's
+# kernel (fetched by scripts/install-deps.sh). See guests/linux/build.sh.
+LINUX_GUEST := $(BUILD)/guests/linux/initramfs.cpio.gz
+LINUX_GUEST_SRCS := $(shell find guests/linux -type f 2>/dev/null)
+$(LINUX_GUEST): $(LINUX_GUEST_SRCS)
+	$(Q)guests/linux/build.sh $(BUILD)/guests/linux
+linux-guest: $(LINUX_GUEST)
+
+demo: all $(LINUX_GUEST)
 	$(Q)scripts/demo.sh
 
-check: all unit $(GUARD_TARGET)
+demo-mini: all
+	$(Q)scripts/demo.sh --mini
+
+check: all unit $(GUARD_TARGET) $(LINUX_GUEST)
 	$(Q)tests/run-all.sh
 
-bench: all $(GUARD_TARGET) $(BUILD)/bench/kfv-noagents
+bench: all $(GUARD_TARGET) $(BUILD)/bench/kfv-noagents $(LINUX_GUEST)
 	$(Q)bench/run-all.sh
 
 clean:
