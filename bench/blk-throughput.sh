@@ -23,7 +23,7 @@
 # may overlap requests (kfv through io_uring, QEMU through its thread
 # pool) and the driver notifies once per completion.
 #
-# QEMU: qemu-system-x86_64 -M microvm -enable-kvm -cpu host -m 128M
+# QEMU: qemu-system-x86_64 -M microvm -enable-kvm -cpu MODEL -m 128M
 # -nodefaults -global virtio-mmio.force-legacy=false (modern virtio-mmio,
 # which the guest kit's driver requires) -drive ...,format=raw,if=none
 # -device virtio-blk-device (QEMU's defaults: cache=writeback, aio=threads).
@@ -46,6 +46,7 @@ qemu=${KFV_BENCH_QEMU:-qemu-system-x86_64}
 guest=$GUESTS/virtio-blk.elf
 log=$BENCH_TMP/blk-throughput.log
 command -v "$qemu" >/dev/null || bench_fail "$qemu not found (scripts/install-deps.sh)"
+qemu_cpu=$(bench_qemu_cpu) || bench_fail "no QEMU -cpu model works with this KVM (KFV_BENCH_QEMU_CPU)"
 if ! [[ $deep =~ ^[0-9]+$ ]] || ((deep < 2 || deep > 64)); then
 	bench_fail "KFV_BENCH_BLK_DEPTH=$deep: want 2 to 64"
 fi
@@ -66,7 +67,7 @@ vmm_cmd() { # vmm_cmd kfv|qemu N DEPTH: sets CMD and WANT (exit status)
 		WANT=0
 	else
 		# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
-		CMD=("$qemu" -M microvm -enable-kvm -cpu host -m 128M -nodefaults -no-user-config -nographic
+		CMD=("$qemu" -M microvm -enable-kvm -cpu "$qemu_cpu" -m 128M -nodefaults -no-user-config -nographic
 		     -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4
 		     -global virtio-mmio.force-legacy=false
 		     -drive "id=d0,file=$img,format=raw,if=none" -device virtio-blk-device,drive=d0
@@ -107,7 +108,7 @@ mbs() { calc '%.2f' "$1 * 4096 / ($2 / 1e9) / 1e6"; } # mbs N T_NS
 iops() { calc '%.0f' "$1 / ($2 / 1e9)"; }
 
 echo "$BENCH_NAME: guest virtio-blk.elf mode=bench (4 KiB random reads, ring 3) at queue depth 1 (n=${N[1]}) and $deep (n=${N[$deep]}), $image_mb MiB image in $imgdir, $reps rounds"
-echo "  QEMU $("$qemu" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p') -M microvm -enable-kvm -cpu host"
+echo "  QEMU $("$qemu" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p') -M microvm -enable-kvm -cpu $qemu_cpu"
 declare -A kfv_mb qemu_mb ratios
 for ((r = 1; r <= reps; r++)); do
 	if ((r % 2)); then order="kfv qemu"; else order="qemu kfv"; fi

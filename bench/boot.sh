@@ -13,19 +13,21 @@
 # KFV_BENCH_BOOT_REPS (5) runs each, after one warm-up run of each VMM; runs
 # alternate between the two VMMs.
 #
-# QEMU: qemu-system-x86_64 -M microvm -enable-kvm -cpu KFV_BENCH_QEMU_CPU
-# (host: KVM's supported CPUID, which is also what kfv gives its guests).
+# QEMU: qemu-system-x86_64 -M microvm -enable-kvm -cpu MODEL, MODEL from
+# bench_qemu_cpu (bench/lib.sh): KFV_BENCH_QEMU_CPU, else the first of host
+# (KVM's supported CPUID, which is also what kfv gives its guests),
+# host,-arch-capabilities, ... that this KVM accepts.
 BENCH_NAME=boot
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_setup "$0" "$@"
 
 reps=${KFV_BENCH_BOOT_REPS:-5}
-qemu_cpu=${KFV_BENCH_QEMU_CPU:-host}
 qemu=${KFV_BENCH_QEMU:-qemu-system-x86_64}
 kernel=$GUESTS/hello.elf
 log=$BENCH_TMP/boot.log
 command -v "$qemu" >/dev/null || bench_fail "$qemu not found (scripts/install-deps.sh)"
+qemu_cpu=$(bench_qemu_cpu) || bench_fail "no QEMU -cpu model works with this KVM (KFV_BENCH_QEMU_CPU)"
 
 # run_boot kfv|kfv-ns|qemu CPUS: sets LINE and EXIT (nanoseconds)
 run_boot() {

@@ -18,7 +18,7 @@
 # the median over rounds of the round's kfv/QEMU packet-rate ratio (higher
 # is better for kfv).
 #
-# QEMU: qemu-system-x86_64 -M microvm -enable-kvm -cpu host -m 128M
+# QEMU: qemu-system-x86_64 -M microvm -enable-kvm -cpu MODEL -m 128M
 # -nodefaults -global virtio-mmio.force-legacy=false -netdev
 # tap,ifname=TAP,script=no,downscript=no -device virtio-net-device.
 #
@@ -38,6 +38,7 @@ qemu=${KFV_BENCH_QEMU:-qemu-system-x86_64}
 guest=$GUESTS/virtio-net.elf
 log=$BENCH_TMP/net-pps.log
 command -v "$qemu" >/dev/null || bench_fail "$qemu not found (scripts/install-deps.sh)"
+qemu_cpu=$(bench_qemu_cpu) || bench_fail "no QEMU -cpu model works with this KVM (KFV_BENCH_QEMU_CPU)"
 command -v ip >/dev/null || bench_fail "ip (iproute2) not found"
 [ -e "$guest" ] || bench_fail "${guest#"$BENCH_ROOT"/} is missing; run make first"
 [ "$(id -u)" = 0 ] || bench_fail "needs root to create the TAP $tap"
@@ -54,7 +55,7 @@ vmm_cmd() { # vmm_cmd kfv|qemu N: sets CMD and WANT (exit status)
 		WANT=0
 	else
 		# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
-		CMD=("$qemu" -M microvm -enable-kvm -cpu host -m 128M -nodefaults -no-user-config -nographic
+		CMD=("$qemu" -M microvm -enable-kvm -cpu "$qemu_cpu" -m 128M -nodefaults -no-user-config -nographic
 		     -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4
 		     -global virtio-mmio.force-legacy=false
 		     -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device virtio-net-device,netdev=n0
@@ -93,7 +94,7 @@ fi
 pps() { calc '%.0f' "$1 / ($2 / 1e9)"; } # pps N T_NS
 
 echo "$BENCH_NAME: guest virtio-net.elf mode=bench (60-byte frames, queue depth 1, ring 3), n=$n, TAP $tap, $reps rounds"
-echo "  QEMU $("$qemu" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p') -M microvm -enable-kvm -cpu host"
+echo "  QEMU $("$qemu" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p') -M microvm -enable-kvm -cpu $qemu_cpu"
 kfv_pps=() qemu_pps=() ratios=()
 for ((r = 1; r <= reps; r++)); do
 	if ((r % 2)); then order="kfv qemu"; else order="qemu kfv"; fi
