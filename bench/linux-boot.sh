@@ -48,9 +48,10 @@
 # alternating which VMM goes first. Settings: KFV_BENCH_LINUX_BOOT_REPS,
 # KFV_BENCH_LINUX_BOOT_TIMEOUT (seconds per run, 300),
 # KFV_BENCH_LINUX_KERNEL, KFV_BENCH_LINUX_INITRD, KFV_BENCH_QEMU,
-# KFV_BENCH_QEMU_CPU, KFV_BENCH_LINUX_QEMU_MACHINE (microvm; e.g.
-# microvm,rtc=off: microvm's CMOS RTC, which kfv does not have, costs the
-# guest's rtc_cmos probe about 8 s in the box, see docs/bench.md).
+# KFV_BENCH_QEMU_CPU, KFV_BENCH_LINUX_QEMU_MACHINE (microvm,rtc=off: the
+# same devices as kfv's; microvm's CMOS RTC, which kfv does not have,
+# would cost the guest's rtc_cmos probe about 8 s in the box, see
+# docs/bench.md).
 BENCH_NAME=linux-boot
 BENCH_NEEDS_HW_KVM=1
 # shellcheck source=bench/lib.sh
