@@ -61,7 +61,8 @@ $(BUILD)/kfv: $(REL_OBJS)
 
 # The test build: the release objects plus the compromise-simulation port
 # (src/devices/compromise_sim.c), which must never reach build/kfv.
-SIM_SRCS := src/devices/compromise_sim.c src/cli/run.c src/guard/responder.c
+SIM_SRCS := src/devices/compromise_sim.c src/cli/run.c src/guard/responder.c \
+	src/devices/virtio/mmio.c src/devices/virtio/blk.c src/devices/virtio/blk_uring.c
 SIM_OBJS := $(SIM_SRCS:%.c=$(BUILD)/sim/%.o)
 $(BUILD)/sim/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -118,6 +118,25 @@ static void print_sandbox_summary(const struct jail *j)
 		fprintf(stderr, "kfv: sandbox degraded: %s\n", j->degraded_msg);
 }
 
+/* RLIMIT_FSIZE for the jail: the size of the largest disk image the guest
+ * may write (a block device cannot grow; a read-only image is never
+ * written). With several images, a smaller one could still be grown up
+ * to the largest one's size: docs/jail.md. */
+static uint64_t largest_writable_image(const struct run_options *o)
+{
+	uint64_t max = 0;
+
+	for (unsigned i = 0; i < o->nr_disks; i++) {
+		struct stat st;
+
+		if (o->disks[i].read_only || stat(o->disks[i].path, &st) || !S_ISREG(st.st_mode))
+			continue;
+		if ((uint64_t)st.st_size > max)
+			max = (uint64_t)st.st_size;
+	}
+	return max;
+}
+
 /* The unjailed VMM: its own process all the same, so the orchestrator
  * watches it and can stop or kill it the same way. */
 static pid_t spawn_unjailed(struct vmm_child *child)
@@ -257,6 +276,7 @@ static int run_once(struct run_state *rs, struct run_error *err)
 		cfg.cpuset = nvmm_cpus > 0 ? vmm_cpus : NULL;
 		cfg.ncpuset = nvmm_cpus > 0 ? (unsigned)nvmm_cpus : 0;
 		cfg.max_fds = 64 + 2 * o->cpus; /* vCPU fds and their run mappings' neighbours */
+		cfg.max_file_size = largest_writable_image(o);
 		/* A host that cannot give a cgroup or the memlock limit still gets
 		 * the rest of the jail; what is missing is printed in the summary. */
 		cfg.allow_degraded = true;

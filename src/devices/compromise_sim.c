@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../defense/telemetry.h"
@@ -110,6 +111,8 @@ static void misbehave(unsigned action)
 	log_warn("compromise simulation: the VMM now under-reports its exits");
 }
 
+static void disk_attempt(unsigned action);
+
 static int compromise_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
 {
 	struct vm *vm = opaque;
@@ -122,6 +125,13 @@ static int compromise_write(void *opaque, uint64_t offset, const uint8_t *data, 
 	}
 	if (data[0] >= GUARD_SIM_STOP_RESPONDER && data[0] <= GUARD_SIM_EXTRA_FD) {
 		(void)guard_responder_sim(data[0]); /* the guard must notice; jailed, seccomp may first */
+		return IO_HANDLED;
+	}
+	if (data[0] >= DISK_PWRITE_FAR && data[0] <= DISK_URING_FALLOC) {
+		if (sandbox_locked_down())
+			disk_attempt(data[0]);
+		else
+			LOG_RATELIMITED(LOG_ERROR, "compromise simulation refused: the VMM is not jailed");
 		return IO_HANDLED;
 	}
 	if (!sandbox_locked_down()) {
@@ -137,6 +147,94 @@ static int compromise_write(void *opaque, uint64_t offset, const uint8_t *data, 
 	}
 	attempt(vm, data[0]);
 	return IO_HANDLED;
+}
+
+static struct {
+	int image_fd;
+	const int *wake_fd; /* the worker's kick eventfd, made when the device starts */
+	uint64_t size;
+	struct blk_uring *ring;
+	_Atomic unsigned pending; /* a DISK_* action for the next device thread to wake */
+	_Atomic int done;
+} sim_disk = { .image_fd = -1 };
+
+void compromise_sim_disk(int image_fd, uint64_t size, const int *wake_fd, struct blk_uring *ring)
+{
+	if (sim_disk.image_fd >= 0)
+		return; /* the first disk */
+	sim_disk.image_fd = image_fd;
+	sim_disk.size = size;
+	sim_disk.wake_fd = wake_fd;
+	sim_disk.ring = ring;
+}
+
+#define SIM_FAR_OFFSET  (1ull << 40)
+#define SIM_GROW_BYTES  (512ull << 20)
+
+void compromise_sim_device_thread(void)
+{
+	unsigned action = atomic_exchange(&sim_disk.pending, 0);
+	off_t end = (off_t)sim_disk.size;
+	long r = -1;
+	int err = 0;
+
+	if (!action)
+		return;
+	errno = 0;
+	switch (action) {
+	case DISK_PWRITE_FAR: r = pwrite(sim_disk.image_fd, "x", 1, (off_t)SIM_FAR_OFFSET); break;
+	case DISK_FALLOC_KEEP_SIZE:
+		r = fallocate(sim_disk.image_fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, end,
+			      (off_t)SIM_GROW_BYTES);
+		break;
+	case DISK_FALLOC_GROW: r = fallocate(sim_disk.image_fd, 0, end, (off_t)SIM_GROW_BYTES); break;
+	case DISK_URING_FALLOC:
+		if (!sim_disk.ring) {
+			log_error("compromise simulation: disk attack %u: the image has no ring", action);
+			break;
+		}
+		r = blk_uring_sim_fallocate(sim_disk.ring, 0, sim_disk.size, SIM_GROW_BYTES);
+		if (r < 0) {
+			errno = (int)-r;
+			r = -1;
+		}
+		break;
+	default: break;
+	}
+	err = errno;
+	if (r < 0)
+		log_warn("compromise simulation: disk attack %u from a device thread refused: %s", action,
+			 strerror(err));
+	else
+		log_error("compromise simulation: disk attack %u from a device thread was not stopped (result %ld)",
+			  action, r);
+	atomic_store(&sim_disk.done, 1);
+}
+
+static uint64_t sim_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the vDSO: no system call */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* On the vCPU thread: hands the attempt to a device thread and waits for
+ * it (at most 5 s), so the guest's next line comes after its outcome. */
+static void disk_attempt(unsigned action)
+{
+	uint64_t one = 1, until = sim_now_ns() + 5000000000ull;
+
+	if (sim_disk.image_fd < 0 || !sim_disk.wake_fd || *sim_disk.wake_fd < 0) {
+		log_error("compromise simulation: disk attack %u: no disk (give --disk)", action);
+		return;
+	}
+	atomic_store(&sim_disk.done, 0);
+	atomic_store(&sim_disk.pending, action);
+	if (write(*sim_disk.wake_fd, &one, sizeof(one)) < 0)
+		log_error("compromise simulation: cannot wake the disk's worker: %s", strerror(errno));
+	while (!atomic_load(&sim_disk.done) && sim_now_ns() < until)
+		__builtin_ia32_pause();
 }
 
 static const struct io_ops compromise_ops = { .write = compromise_write };

@@ -5,6 +5,8 @@
 #ifndef KFV_DEVICES_COMPROMISE_SIM_H
 #define KFV_DEVICES_COMPROMISE_SIM_H
 
+#include <stdint.h>
+
 #define COMPROMISE_SIM_PORT 0xf8
 
 enum compromise_action {
@@ -31,17 +33,45 @@ enum compromise_action {
 	GUARD_SIM_REPLAY = 31,         /* the responder answers with its previous answer */
 	GUARD_SIM_EXEC_PAGE = 32,      /* mmap(PROT_READ|PROT_EXEC) an anonymous page, kept */
 	GUARD_SIM_EXTRA_FD = 33,       /* eventfd(): one fd more than at the lock-down */
+	/* Growing the first disk image past its end, from a device thread
+	 * (the one role whose allow-list has pwrite64 and fallocate): jailed
+	 * only. RLIMIT_FSIZE, seccomp's fallocate modes and the ring's
+	 * opcodes must each hold. */
+	DISK_PWRITE_FAR = 40,      /* pwrite64 of one byte at 1 TiB */
+	DISK_FALLOC_KEEP_SIZE = 41, /* fallocate(ZERO_RANGE | KEEP_SIZE) of 512 MiB past the end */
+	DISK_FALLOC_GROW = 42,     /* fallocate(mode 0) of 512 MiB past the end */
+	DISK_URING_FALLOC = 43,    /* IORING_OP_FALLOCATE (mode 0) past the end, through the image's ring */
 };
 
 struct vm;
+struct blk_uring;
 
 #ifdef KFV_COMPROMISE_SIM
 int compromise_sim_register(struct vm *vm) __attribute__((warn_unused_result));
+/* virtio-blk names its image and its size, where the eventfd that wakes
+ * its worker will be, and its ring (NULL: none), for the DISK_* attempts. */
+void compromise_sim_disk(int image_fd, uint64_t size, const int *wake_fd, struct blk_uring *ring);
+/* Every device worker calls this when it wakes: a pending DISK_* attempt
+ * runs there, under the device thread's own allow-list. */
+void compromise_sim_device_thread(void);
+/* Test builds: an IORING_OP_FALLOCATE submitted straight to the ring, as
+ * code that owns the VMM could; returns its completion's result. */
+int blk_uring_sim_fallocate(struct blk_uring *u, int mode, uint64_t off, uint64_t len);
 #else
 static inline int compromise_sim_register(struct vm *vm)
 {
 	(void)vm;
 	return 0;
+}
+static inline void compromise_sim_disk(int image_fd, uint64_t size, const int *wake_fd, struct blk_uring *ring)
+{
+	(void)image_fd;
+	(void)size;
+	(void)wake_fd;
+	(void)ring;
+}
+static inline void compromise_sim_device_thread(void)
+{
 }
 #endif
 

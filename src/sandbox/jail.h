@@ -68,6 +68,9 @@ struct jail_config {
 					 * NULL or ncpuset 0: no cpuset. Read by jail_prepare() alone,
 					 * which clears the pointer in its copy: it need not outlive it */
 	unsigned ncpuset;
+	uint64_t max_file_size;         /* RLIMIT_FSIZE: the largest writable disk image's size, so that no
+					 * VMM thread grows an image past it (pwrite, fallocate, io_uring);
+					 * 0: no limit (no writable image to protect) */
 };
 
 /* What the jail runs without when allow_degraded let it. Never silent: the

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/capability.h>
+#include <signal.h>
 #include <sys/resource.h>
 
 #include "jail_internal.h"
@@ -77,7 +78,13 @@ int jail_rlimits_apply(const struct jail *j, struct jail_error *err)
 		ret = set_limit(RLIMIT_CORE, "RLIMIT_CORE", 0, err);
 	if (!ret)
 		ret = set_limit(RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", j->memlock_limit, err);
-	/* RLIMIT_FSIZE is left alone on purpose: it also caps writes through
-	 * fds opened before the jail, i.e. the guest's disk images. */
+	/* Writes and size changes past the largest disk image's end fail
+	 * (EFBIG) whoever makes them: the limit holds for fds opened before
+	 * the jail and for io_uring's workers, which share it. SIGXFSZ is
+	 * ignored so that such a write fails instead of killing the VMM. */
+	if (!ret && j->cfg.max_file_size) {
+		signal(SIGXFSZ, SIG_IGN);
+		ret = set_limit(RLIMIT_FSIZE, "RLIMIT_FSIZE", j->cfg.max_file_size, err);
+	}
 	return ret;
 }

@@ -29,7 +29,7 @@ enum cond {
 	IOCTL_LIST,   /* arg1 (request) from the role's ioctl list */
 	SELF,         /* arg0 (pid) is 0, the calling thread: sched_setaffinity */
 	FD_FLAGS,     /* flags (arg `arg`) no more than O_CLOEXEC|O_NONBLOCK: eventfd2, signalfd4, timerfd_create */
-	FALLOC_DWZ,   /* arg1 (mode) PUNCH_HOLE|KEEP_SIZE or ZERO_RANGE|KEEP_SIZE: virtio-blk discard, write zeroes */
+	FALLOC_DWZ,   /* arg1 (mode) PUNCH_HOLE|KEEP_SIZE or ZERO_RANGE: virtio-blk discard, write zeroes */
 	PRCTL_OP,     /* arg0 (option) is exactly `arg`: prctl */
 	ARG1_IS,      /* arg1 is exactly `arg`: fcntl's command */
 };
@@ -199,10 +199,14 @@ static int add_rule(scmp_filter_ctx ctx, const struct rule *r, pid_t pid)
 		}
 		return 0;
 	case FALLOC_DWZ:
-		/* Nothing that changes the file's size or shifts its data. */
+		/* Nothing that shifts data or allocates past the end of the
+		 * file: KEEP_SIZE only with PUNCH_HOLE, which frees. A
+		 * ZERO_RANGE past the end grows the file, so RLIMIT_FSIZE
+		 * (jail_rlimits.c) bounds it; with KEEP_SIZE it would allocate
+		 * blocks no limit counts. */
 		for (size_t i = 0; i < 2; i++) {
 			c[0] = (struct scmp_arg_cmp){ 1, SCMP_CMP_MASKED_EQ, 0xffffffffu,
-						      i ? FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE
+						      i ? FALLOC_FL_ZERO_RANGE
 							: FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE };
 			ret = add(ctx, SCMP_ACT_ALLOW, r->nr, 1, c);
 			if (ret)

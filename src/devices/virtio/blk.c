@@ -13,6 +13,7 @@
 #include "../../util/log.h"
 #include "virtio.h"
 #include "blk_uring.h"
+#include "../compromise_sim.h"
 
 #define VIRTIO_BLK_F_SEG_MAX  2
 #define VIRTIO_BLK_F_RO       5
@@ -136,7 +137,7 @@ static int dwz_one(struct virtio_blk *b, uint32_t type, const struct blk_dwz_seg
 		return falloc_unsupported(ret) ? 0 : ret;
 	}
 	ret = (s->flags & VIRTIO_BLK_WZ_F_UNMAP) ? falloc(b, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len)
-						 : falloc(b, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len);
+						 : falloc(b, FALLOC_FL_ZERO_RANGE, off, len);
 	if (falloc_unsupported(ret))
 		ret = write_zeros(b, off, len);
 	return ret;
@@ -228,7 +229,10 @@ static bool wants_ring(const struct virtio_blk *b, const struct blk_req *r)
 		return !b->read_only;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		return !b->read_only && r->nr_dwz == 1; /* one fallocate entry */
+		/* Never on the ring: its restrictions filter opcodes, not
+		 * fallocate modes, and the ring lives in memory a compromised
+		 * VMM writes. The system call's mode is seccomp's to check. */
+		return false;
 	default:
 		return false;
 	}
@@ -244,14 +248,6 @@ static void uring_done(void *ctx, struct blk_io *io, int res)
 
 	if (io->gen != b->gen)
 		return; /* submitted before a reset: the driver no longer waits for it */
-	if (r->type == VIRTIO_BLK_T_DISCARD || r->type == VIRTIO_BLK_T_WRITE_ZEROES) {
-		/* The ring tried the first choice of fallocate mode; where the
-		 * file system lacks it, the synchronous path falls back. */
-		if (res < 0)
-			ret = do_dwz(b, r);
-		finish(b, r, io->head, io_status(b, r, ret), 0);
-		return;
-	}
 	if (res >= 0 && r->type != VIRTIO_BLK_T_FLUSH && (uint64_t)res < r->data_len) {
 		/* Short transfer (end of a shrunk file, a signal): finish it
 		 * here, the way the synchronous path would. */
@@ -538,6 +534,8 @@ int virtio_blk_init(struct virtio_blk *b, struct vm *vm, unsigned index, const s
 		return ret;
 	}
 	open_uring(b, cfg->sync_io);
+	if (!read_only) /* test builds only: the image for the DISK_* attempts */
+		compromise_sim_disk(b->fd, b->capacity * BLK_SECTOR, &b->t.kick_fd, b->uring);
 	return 0;
 }
 

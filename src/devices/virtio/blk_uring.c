@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "blk_uring.h"
+#include "../compromise_sim.h"
 
 #include <errno.h>
 #include <linux/falloc.h>
@@ -36,7 +37,6 @@ static int restrict_ring(struct io_uring *ring)
 		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV },
 		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV },
 		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FSYNC },
-		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FALLOCATE },
 		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = IOSQE_IO_DRAIN },
 		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE },
 	};
@@ -158,18 +158,6 @@ void blk_uring_queue(struct blk_uring *u, struct blk_io *io)
 	case VIRTIO_BLK_T_OUT:
 		io_uring_prep_writev(sqe, 0, io->req.iov, io->req.nr_iov, off);
 		break;
-	case VIRTIO_BLK_T_DISCARD:
-	case VIRTIO_BLK_T_WRITE_ZEROES: {
-		/* One range (the caller checked); the first choice of mode, the
-		 * completion falls back where the file system lacks it. */
-		const struct blk_dwz_seg *s = &io->req.dwz[0];
-		int mode = io->req.type == VIRTIO_BLK_T_WRITE_ZEROES && !(s->flags & VIRTIO_BLK_WZ_F_UNMAP)
-				   ? FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE
-				   : FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-
-		io_uring_prep_fallocate(sqe, 0, mode, s->sector * BLK_SECTOR, (uint64_t)s->num_sectors * BLK_SECTOR);
-		break;
-	}
 	default: /* VIRTIO_BLK_T_FLUSH */
 		io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
 		sqe->flags |= IOSQE_IO_DRAIN;
@@ -228,3 +216,27 @@ unsigned blk_uring_inflight(const struct blk_uring *u)
 {
 	return u->inflight;
 }
+
+#ifdef KFV_COMPROMISE_SIM
+int blk_uring_sim_fallocate(struct blk_uring *u, int mode, uint64_t off, uint64_t len)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_fallocate(sqe, 0, mode, off, len);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data(sqe, NULL);
+	ret = io_uring_submit(&u->ring);
+	if (ret < 0)
+		return ret;
+	ret = io_uring_wait_cqe(&u->ring, &cqe);
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(&u->ring, cqe);
+	return ret;
+}
+#endif

@@ -1,7 +1,8 @@
 /* virtio-blk's asynchronous I/O: one io_uring per disk, driven by the
  * device's worker thread. The ring is made before the lock-down and then
- * narrowed for good (IORING_REGISTER_RESTRICTIONS): only READV, WRITEV,
- * FSYNC and FALLOCATE, only on the disk image (registered file 0, IOSQE_FIXED_FILE
+ * narrowed for good (IORING_REGISTER_RESTRICTIONS): only READV, WRITEV and
+ * FSYNC (no FALLOCATE: the restrictions cannot check its mode, so discards
+ * and writes of zeroes are system calls seccomp checks), only on the disk image (registered file 0, IOSQE_FIXED_FILE
  * required), no further registration. Completions signal an eventfd the
  * worker polls. Each request in flight owns a slot holding its parsed
  * request (iovecs into guest RAM) and the chain's head. */
@@ -47,10 +48,8 @@ void blk_uring_put(struct blk_uring *u, struct blk_io *io);
 
 /* Queues io->req (IN: READV, OUT: WRITEV at req.sector; FLUSH:
  * FSYNC with IORING_FSYNC_DATASYNC and IOSQE_IO_DRAIN, so it starts only
- * once every request submitted before it has completed; DISCARD and
- * WRITE_ZEROES of one range: FALLOCATE, PUNCH_HOLE or, for a write of
- * zeroes without UNMAP, ZERO_RANGE, with KEEP_SIZE). Submitted by the
- * next blk_uring_submit(). */
+ * once every request submitted before it has completed). Submitted by
+ * the next blk_uring_submit(). */
 void blk_uring_queue(struct blk_uring *u, struct blk_io *io);
 
 /* Submits what is queued. Returns 0 or a negative errno; on an error

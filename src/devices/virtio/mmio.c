@@ -16,6 +16,7 @@
 #include "../../vmm/eventfd.h"
 #include "../../vmm/irq.h"
 #include "../../vmm/vm.h"
+#include "../compromise_sim.h"
 #include "virtio.h"
 
 _Static_assert(KFV_VIRTIO_MMIO_BASE == 0xd0000000ULL, "virtio_mmio_base() and layout.h disagree");
@@ -616,6 +617,7 @@ static void *worker(void *arg)
 			}
 		}
 		drain(t->kick_fd);
+		compromise_sim_device_thread(); /* test builds only */
 		if (fds[2].revents)
 			drain(t->timer_fd);
 		if (t->kick_is_ioeventfd && fds[1].revents)
