@@ -10,7 +10,12 @@
 #define KFV_DEFAULT_MEMORY (128ULL << 20)
 #define KFV_MIN_MEMORY     (2ULL << 20)   /* the boot structures and a kernel at 1 MiB */
 #define KFV_MAX_MEMORY     (1ULL << 40)   /* 1 TiB: far above what any host here gives */
-#define KFV_MAX_CPUS       255            /* xAPIC ids and the MP table stop here */
+/* Every vCPU is accounted on its own: one telemetry slot
+ * (TELEMETRY_MAX_VCPUS) and one KVM statistics fd handed to the
+ * supervisor (HANDOFF_MAX_FDS) each; more would share a slot and hide
+ * from the exit-storm rule, so --cpus refuses them (xAPIC ids and the MP
+ * table would stop at 255). */
+#define KFV_MAX_CPUS       64
 
 #define KFV_MAX_DISKS      8
 #define KFV_DISK_ID_MAX    20             /* virtio-blk GET_ID answers 20 bytes */

@@ -13,6 +13,7 @@
 
 #include "../boot/boot.h"
 #include "../defense/handoff.h"
+#include "../defense/telemetry.h"
 #include "../guard/responder.h"
 #include "../devices/console.h"
 #include "../devices/compromise_sim.h"
@@ -33,6 +34,9 @@
 #include "surface_cmd.h"
 
 #define KVM_DEVICE "/dev/kvm"
+
+_Static_assert(KFV_MAX_CPUS <= TELEMETRY_MAX_VCPUS && KFV_MAX_CPUS <= HANDOFF_MAX_FDS,
+	       "every vCPU --cpus allows has a telemetry slot and a statistics fd of its own");
 /* How long a --nohype device keeps watching its rings after the last
  * buffer it saw: longer than a busy guest takes between two requests. */
 #define NOHYPE_BUSY_POLL_NS 200000ull

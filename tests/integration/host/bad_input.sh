@@ -57,6 +57,7 @@ expect "memory beyond host"      69 "host has only"           -- run --kernel "$
 expect "hugepages, odd size"     64 "multiple of 2M"          -- run --kernel "$HELLO" --hugepages --memory 3M
 expect "cpus 0"                  64 "cpus"                    -- run --kernel "$HELLO" --cpus 0
 expect "cpus above limit"        64 "cpus"                    -- run --kernel "$HELLO" --cpus 256
+expect "cpus above accounting"   64 "from 1 to 64"            -- run --kernel "$HELLO" --cpus 65
 expect "cpus garbage"            64 "cpus"                    -- run --kernel "$HELLO" --cpus two
 expect "unknown option"          64 "unknown option --frobnicate" -- run --kernel "$HELLO" --frobnicate
 expect "option missing value"    64 "needs a value"           -- run --kernel

@@ -10,6 +10,14 @@ for n in 1 2 4; do
 		eval '[ "$RC" = 0 ] && printf %s "$OUT" | grep -qx "hello: $n cpus online"'
 done
 
+# The most vCPUs --cpus allows, jailed and guarded: each one is accounted
+# in a telemetry slot and a KVM statistics fd of its own, so the agents'
+# counts match the kernel's (no reports_diverge, whose answer is a kill).
+TIMEOUT=180 run "$KFV" run --kernel "$GUESTS/hello.elf" --cpus 64 --debug-exit --events "$TEST_TMP/ev64"
+check "hello.elf --cpus 64 (the most allowed), jailed: every vCPU accounted" \
+	"want status 0, 'hello: 64 cpus online' and no reports_diverge event" \
+	eval '[ "$RC" = 0 ] && printf %s "$OUT" | grep -qx "hello: 64 cpus online" && ! grep -q reports_diverge "$TEST_TMP/ev64"'
+
 for n in 1 2 4; do
 	run "$KFV" run --kernel "$GUESTS/hello.bzimage" --cpus "$n" --debug-exit
 	check "hello.bzimage --cpus $n" "want status 0 and 'hello: $n cpus online'" \
