@@ -5,12 +5,14 @@
  * of the VMM's own devices then return all-ones) and probes two ports:
  *
  *   port-fuzz: round 1: 65536 ports, 262140 accesses, 65510 byte reads all-ones, 15020 ms
- *   port-fuzz: after: i8042 status 0xff (all-ones), pit status 0x34 (answers)
+ *   port-fuzz: after: post-code port 0xff (all-ones), pit status 0x34 (answers)
  *   guest-report: N passed, M failed
  *
- * The i8042 is one of kfv's own port devices, the PIT lives in the kernel
+ * The POST-code port is one of kfv's own port devices (the scan never
+ * writes it, so it reads 0 until a deny), the PIT lives in the kernel
  * (KVM_CREATE_PIT2), so a denied port bus turns the first to all-ones and
- * leaves the second alone. A deny is the expected answer, never a failure:
+ * leaves the second alone. (The console, the i8042 and the ACPI power
+ * registers are essential: a deny leaves them answering.) A deny is the expected answer, never a failure:
  * the guest exits 0 when its sweeps completed.
  *
  * Every exit costs tens of microseconds on a nested host, so a round gives
@@ -24,8 +26,10 @@
  * debug-exit port (0xf4-0xf7), the compromise-simulation port (0xf8), the
  * POST-code port (0x80) and COM1 (0x3f8-0x3ff). Never written, so the scan
  * cannot end the run by resetting the machine: 0x92 (fast reset), 0xcf9
- * (reset control), and the i8042 command port 0x64 with 0xf0-0xff (pulse
- * output lines; 0xfe is the CPU reset).
+ * (reset control), kfv's ACPI sleep and reset registers (0x600-0x602),
+ * and the i8042 command port 0x64 with 0xf0-0xff (pulse output lines;
+ * 0xfe is the CPU reset) or 0xd1 (write the output port: its bit 0 is the
+ * reset line).
  *
  * Options: step=N (every Nth port, default 1), rounds=N (default 1),
  * full=1, values=N (0-256, default 0), settle_ms=MS (default 2000). */
@@ -33,6 +37,9 @@
 #include "runtime/tsc.h"
 
 #define I8042_STATUS  0x64
+#define POST_CODE     0x80
+#define ACPI_PM_FIRST 0x600 /* kfv's ACPI sleep control, status and reset registers */
+#define ACPI_PM_LAST  0x602
 #define PIT_CH0       0x40
 #define PIT_CMD       0x43
 /* PIT control word: counter 0, lobyte/hibyte, mode 2, binary. */
@@ -69,7 +76,11 @@ static bool reset_write(uint32_t port, unsigned width, uint8_t v)
 
 	if ((port <= 0x92 && 0x92 <= last) || (port <= 0xcf9 && 0xcf9 <= last))
 		return true;
-	return port <= I8042_STATUS && I8042_STATUS <= last && v >= 0xf0;
+	if (port <= ACPI_PM_LAST && ACPI_PM_FIRST <= last) /* sleep control and reset registers */
+		return true;
+	/* pulse output lines (0xfe: the CPU reset), or write the output
+	 * port, whose bit 0 is the reset line */
+	return port <= I8042_STATUS && I8042_STATUS <= last && (v >= 0xf0 || v == 0xd1);
 }
 
 static void port_read(uint32_t p, unsigned width)
@@ -161,7 +172,7 @@ static int parse(const char *key, uint64_t def, uint64_t min, uint64_t max, uint
 int guest_main(void)
 {
 	uint64_t ports = 0, start, ms;
-	uint8_t i8042, pit;
+	uint8_t post, pit;
 
 	if (parse("step", 1, 1, 0xffff, &step) || parse("rounds", 1, 1, 1000, &rounds) ||
 	    parse("full", 0, 0, 1, &full) ||
@@ -184,10 +195,10 @@ int guest_main(void)
 	}
 	printf("port-fuzz: %lu accesses in all, %lu skipped; settling %lu ms\n", accesses, skipped, settle_ms);
 	user_run(settle, settle_ms);
-	i8042 = inb(I8042_STATUS);
+	post = inb(POST_CODE);
 	pit = pit_status();
-	printf("port-fuzz: after: i8042 status 0x%02x (%s), pit status 0x%02x (%s)\n", i8042,
-	       i8042 == 0xff ? "all-ones" : "answers", pit, pit == 0xff ? "all-ones" : "answers");
+	printf("port-fuzz: after: post-code port 0x%02x (%s), pit status 0x%02x (%s)\n", post,
+	       post == 0xff ? "all-ones" : "answers", pit, pit == 0xff ? "all-ones" : "answers");
 	GUEST_CHECK(ports == (0x10000 + step - 1) / step);
 	GUEST_CHECK(accesses > 0);
 	GUEST_DONE();

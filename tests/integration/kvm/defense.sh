@@ -42,9 +42,9 @@ for line in open(sys.argv[1]):
 ev=$TEST_TMP/scan.jsonl
 TIMEOUT=240 run "$KFV" run --kernel "$GUESTS/port-fuzz.elf" --debug-exit --events "$ev" --cmdline "step=3"
 check "defense: port scan denied, VM keeps running" \
-	"want status 0, the scan finished, i8042 all-ones after the deny, deny taken on pio" \
+	"want status 0, the scan finished, the POST-code port all-ones after the deny, deny taken on pio" \
 	eval '[ "$RC" = 0 ] && printf %s "$OUT" | grep -q "guest-report: [0-9]* passed, 0 failed" &&
-	      printf %s "$OUT" | grep -q "after: i8042 status 0xff" && action_detail "$ev" deny | grep -q "of pio set to deny"'
+	      printf %s "$OUT" | grep -q "after: post-code port 0xff" && action_detail "$ev" deny | grep -q "of pio set to deny"'
 check "defense: port scan events" "want valid JSON lines with unclaimed_pio, access_denied, policy_action" \
 	events_ok "$ev" vm_start unclaimed_pio access_denied policy_action vm_end
 
