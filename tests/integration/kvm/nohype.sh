@@ -74,10 +74,14 @@ for mode in default nohype; do
 	printf -v "rc_$mode" '%s' "$RC"
 done
 # shellcheck disable=SC2154 # set through printf -v above
+# By default the device sleeps between passes and the driver notifies it,
+# but a driver may skip a notification the device's last pass made
+# unnecessary (VRING_USED_F_NO_NOTIFY / avail_event, virtio 1.2 2.7.10):
+# how many it skips depends on timing, so only "some" is asserted.
 check "virtio-blk --nohype: 2000 requests, at most half as many notifications (default $notifies_default, --nohype $notifies_nohype)" \
-	"want both runs status 0, a notification per request by default and fewer than 1000 with --nohype" \
-	eval '[ "$rc_default" = 0 ] && [ "$rc_nohype" = 0 ] && [ "${notifies_default:-0}" -ge 2000 ] &&
-	      [ -n "$notifies_nohype" ] && [ "$notifies_nohype" -lt 1000 ]'
+	"want both runs status 0, notifications by default and fewer than 1000, and fewer than by default, with --nohype" \
+	eval '[ "$rc_default" = 0 ] && [ "$rc_nohype" = 0 ] && [ "${notifies_default:-0}" -ge 1 ] &&
+	      [ -n "$notifies_nohype" ] && [ "$notifies_nohype" -lt 1000 ] && [ "$notifies_nohype" -lt "$notifies_default" ]'
 rm -f "$img"
 run "$KFV" run --kernel "$GUESTS/virtio-rng.elf" --rng --nohype --debug-exit
 check "virtio-rng.elf --nohype (busy poll)" "want status 0 and 0 failed" \
