@@ -13,7 +13,7 @@ if ! command -v "$qemu" >/dev/null; then
 fi
 # -cpu host passes IA32_ARCH_CAPABILITIES through, which some KVMs refuse.
 for cpu in host host,-arch-capabilities max; do
-	TIMEOUT=150 run "$qemu" -M microvm,acpi=on -accel kvm -cpu "$cpu" -smp 2 -m 512M -nodefaults -no-user-config \
+	TIMEOUT=150 run "$qemu" -M microvm,acpi=on,rtc=off -accel kvm -cpu "$cpu" -smp 2 -m 512M -nodefaults -no-user-config \
 		-nographic -serial stdio -no-reboot -kernel "$LINUX_KERNEL" -initrd "$LINUX_INITRD" \
 		-append "$LINUX_CMDLINE kfv.run=info"
 	printf %s "$ERR" | grep -q "failed to set MSR" || break
