@@ -100,15 +100,11 @@ static int label_taken(char (*labels)[AGENT_LABEL_MAX], uint32_t n, const char *
 	return 0;
 }
 
-static void agent_labels(const struct telemetry *t, uint32_t n, char (*labels)[AGENT_LABEL_MAX])
+static void agent_labels(const struct agent_view *v, uint32_t n, char (*labels)[AGENT_LABEL_MAX])
 {
 	for (uint32_t i = 0; i < n; i++) {
-		char name[AGENT_NAME_MAX];
-		size_t len;
+		size_t len = utf8_sanitize(labels[i], AGENT_LABEL_MAX, v[i].name, sizeof(v[i].name));
 
-		/* A copy first: the VMM may be writing the name as we read it. */
-		memcpy(name, t->agents[i].name, sizeof(name));
-		len = utf8_sanitize(labels[i], AGENT_LABEL_MAX, name, sizeof(name));
 		if (!len)
 			len = (size_t)snprintf(labels[i], AGENT_LABEL_MAX, "unnamed");
 		/* At most i labels are taken, so one of i + 1 suffixes is free. */
@@ -119,16 +115,14 @@ static void agent_labels(const struct telemetry *t, uint32_t n, char (*labels)[A
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
-static void agent_counter(FILE *f, const char *name, const char *help, const struct telemetry *t, uint32_t n,
+static void agent_counter(FILE *f, const char *name, const char *help, const struct agent_view *v, uint32_t n,
 			  char (*labels)[AGENT_LABEL_MAX], const char *vm, size_t offset)
 {
 	family(f, name, "counter", help);
 	for (uint32_t i = 0; i < n; i++) {
-		const struct agent *a = &t->agents[i];
-		const _Atomic uint64_t *c = (const _Atomic uint64_t *)((const char *)a + offset);
+		const uint64_t *c = (const uint64_t *)((const char *)&v[i] + offset);
 
-		sample(f, name, LOAD(*c), "vm", vm, "agent", labels[i], "kind",
-		       agent_kind_name((enum agent_kind)a->kind), NULL);
+		sample(f, name, *c, "vm", vm, "agent", labels[i], "kind", agent_kind_name(v[i].kind), NULL);
 	}
 }
 
@@ -138,29 +132,35 @@ static void write_agents(FILE *f, const struct event_log *l, const struct teleme
 		const char *name, *help;
 		size_t offset;
 	} counters[] = {
-		{ "kfv_agent_accesses_total", "Guest accesses the agent saw.", offsetof(struct agent, accesses) },
-		{ "kfv_agent_bytes_total", "Bytes the guest moved through the agent.", offsetof(struct agent, bytes) },
+		{ "kfv_agent_accesses_total", "Guest accesses the agent saw.", offsetof(struct agent_view, accesses) },
+		{ "kfv_agent_bytes_total", "Bytes the guest moved through the agent.",
+		  offsetof(struct agent_view, bytes) },
 		{ "kfv_agent_rejects_total", "Accesses the agent refused (denied, or not valid for the device).",
-		  offsetof(struct agent, rejects) },
+		  offsetof(struct agent_view, rejects) },
 		{ "kfv_agent_anomalies_total", "Malformed input the agent saw (bad chains, bad lengths).",
-		  offsetof(struct agent, anomalies) },
-		{ "kfv_agent_throttled_total", "Requests a rate limiter held back.", offsetof(struct agent, throttled) },
+		  offsetof(struct agent_view, anomalies) },
+		{ "kfv_agent_throttled_total", "Requests a rate limiter held back.",
+		  offsetof(struct agent_view, throttled) },
 	};
+	/* One copy of every slot, so each family shows the same reading and
+	 * nothing below touches the page. */
+	struct agent_view v[TELEMETRY_MAX_AGENTS];
 	char labels[TELEMETRY_MAX_AGENTS][AGENT_LABEL_MAX];
-	uint32_t n = t ? LOAD(t->nr_agents) : 0;
+	uint32_t n = t ? telemetry_nr_agents(t) : 0;
 
-	if (n > TELEMETRY_MAX_AGENTS)
-		n = TELEMETRY_MAX_AGENTS;
-	agent_labels(t, n, labels);
+	for (uint32_t i = 0; i < n; i++)
+		if (telemetry_agent_view(t, i, &v[i]))
+			n = i; /* cannot happen: n is clamped to the array */
+	agent_labels(v, n, labels);
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
-		agent_counter(f, counters[i].name, counters[i].help, t, n, labels, l->vm, counters[i].offset);
+		agent_counter(f, counters[i].name, counters[i].help, v, n, labels, l->vm, counters[i].offset);
 	family(f, "kfv_agent_resets_total", "counter", "Device resets the VMM carried out for the agent.");
 	for (uint32_t i = 0; i < n; i++)
-		sample(f, "kfv_agent_resets_total", LOAD(t->agents[i].resets), "vm", l->vm, "agent", labels[i], "kind",
-		       agent_kind_name((enum agent_kind)t->agents[i].kind), NULL);
+		sample(f, "kfv_agent_resets_total", v[i].resets, "vm", l->vm, "agent", labels[i], "kind",
+		       agent_kind_name(v[i].kind), NULL);
 	family(f, "kfv_agent_action", "gauge", "The agent's current action: 0 allow, 1 deny, 2 reset pending.");
 	for (uint32_t i = 0; i < n; i++)
-		sample(f, "kfv_agent_action", LOAD(t->agents[i].action), "vm", l->vm, "agent", labels[i], NULL);
+		sample(f, "kfv_agent_action", v[i].action, "vm", l->vm, "agent", labels[i], NULL);
 }
 
 static void write_vcpus(FILE *f, const struct event_log *l, const struct telemetry *t, const struct metrics_extra *x)
@@ -174,12 +174,10 @@ static void write_vcpus(FILE *f, const struct event_log *l, const struct telemet
 		{ "msr", offsetof(struct telemetry_vcpu, msr_exits) },
 		{ "hlt", offsetof(struct telemetry_vcpu, hlt_exits) },
 	};
-	uint32_t n = t ? LOAD(t->nr_vcpus) : 0;
+	uint32_t n = t ? telemetry_nr_vcpus(t) : 0;
 	unsigned nk = x->nr_kvm_vcpus < TELEMETRY_MAX_VCPUS ? x->nr_kvm_vcpus : TELEMETRY_MAX_VCPUS;
 	char id[16];
 
-	if (n > TELEMETRY_MAX_VCPUS)
-		n = TELEMETRY_MAX_VCPUS;
 	/* Two sources on purpose: what the VMM reports (agents) and what the
 	 * kernel counted (kvm). A gap between them is what reports_diverge is
 	 * about. */

@@ -83,46 +83,17 @@ void ho_event(struct ho *ho, enum event_kind kind, enum event_severity sev, cons
 
 /* --- sensors: the telemetry page --------------------------------------- */
 
-static void agent_events(struct ho *ho, unsigned i, const struct agent *a)
+/* The sensor's reports become events; resource is already a bounded,
+ * terminated copy of the agent's name (telemetry_read.c). */
+static void telemetry_report(void *ctx, enum event_kind kind, enum event_severity sev, const char *resource,
+			     uint64_t count, const char *detail)
 {
-	struct ho_snapshot *s = &ho->last;
-	uint64_t acc = atomic_load(&a->accesses), rej = atomic_load(&a->rejects);
-	uint64_t anom = atomic_load(&a->anomalies), thr = atomic_load(&a->throttled);
-	uint64_t d_acc = acc - s->accesses[i], d_rej = rej - s->rejects[i];
-	uint64_t d_anom = anom - s->anomalies[i], d_thr = thr - s->throttled[i];
-
-	s->accesses[i] = acc;
-	s->rejects[i] = rej;
-	s->anomalies[i] = anom;
-	s->throttled[i] = thr;
-	if (a->kind == AGENT_KIND_UNCLAIMED && d_acc)
-		ho_event(ho, a->name[0] == 'p' ? EV_UNCLAIMED_PIO : EV_UNCLAIMED_MMIO, SEV_NOTICE, a->name, d_acc,
-			 "%llu accesses no device claimed", (unsigned long long)d_acc);
-	if (a->kind == AGENT_KIND_MSR) {
-		if (d_rej)
-			ho_event(ho, EV_MSR_DENIED, SEV_NOTICE, a->name, d_rej, "%llu MSR accesses denied (#GP)",
-				 (unsigned long long)d_rej);
-	} else if (d_rej && agent_action(a) == AGENT_DENY) {
-		ho_event(ho, EV_ACCESS_DENIED, SEV_NOTICE, a->name, d_rej, "%llu accesses refused (action deny)",
-			 (unsigned long long)d_rej);
-	}
-	if (d_anom)
-		ho_event(ho, EV_MALFORMED_DESC, SEV_WARNING, a->name, d_anom, "%llu malformed requests refused",
-			 (unsigned long long)d_anom);
-	if (d_thr)
-		ho_event(ho, EV_RATE_LIMIT, SEV_INFO, a->name, d_thr, "%llu requests held back by the rate limiter",
-			 (unsigned long long)d_thr);
+	ho_event(ctx, kind, sev, resource, count, "%s", detail);
 }
 
 static void telemetry_events(struct ho *ho)
 {
-	struct telemetry *t = ho->cfg.tel;
-	uint32_t n = atomic_load(&t->nr_agents);
-
-	if (n > TELEMETRY_MAX_AGENTS)
-		n = TELEMETRY_MAX_AGENTS;
-	for (uint32_t i = 0; i < n; i++)
-		agent_events(ho, i, &t->agents[i]);
+	telemetry_sense(ho->cfg.tel, &ho->last, telemetry_report, ho);
 }
 
 /* --- sensors: the kernel's KVM statistics ------------------------------ */

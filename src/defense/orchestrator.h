@@ -19,11 +19,11 @@
 #include "handoff.h"
 #include "policy.h"
 #include "telemetry.h"
+#include "telemetry_read.h"
 
 struct jail;
 
 #define HO_MAX_TAPS 4
-#define HO_SNAP_AGENTS TELEMETRY_MAX_AGENTS
 #define HO_RATE_SAMPLES 128
 
 struct ho_config {
@@ -40,12 +40,6 @@ struct ho_config {
 	bool metrics;               /* rewrite the metrics file every second */
 };
 
-/* Counter values at the last tick, to turn totals into per-tick events. */
-struct ho_snapshot {
-	uint64_t accesses[HO_SNAP_AGENTS], rejects[HO_SNAP_AGENTS], anomalies[HO_SNAP_AGENTS],
-		throttled[HO_SNAP_AGENTS];
-};
-
 struct ho {
 	struct ho_config cfg;
 	/* the current VMM */
@@ -53,7 +47,7 @@ struct ho {
 	pid_t guard_pid; /* the VMM's guard, stopped with it during a pause (else it sees "unresponsive") */
 	int stats_fds[HANDOFF_MAX_FDS];
 	unsigned nr_stats;
-	struct ho_snapshot last;
+	struct telemetry_last last; /* counter values at the last tick: totals to per-tick events */
 	/* the kernel's exit count at recent ticks: the rate over the last second */
 	uint64_t rate_t[HO_RATE_SAMPLES], rate_n[HO_RATE_SAMPLES];
 	unsigned rate_head, rate_len;

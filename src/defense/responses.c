@@ -49,34 +49,6 @@ static void done(struct ho *ho, const struct policy_decision *d, enum policy_act
 	event_log_emit(ho->cfg.log, &ev);
 }
 
-/* deny / reset: "pio" and "mmio" stand for every range of that bus that is
- * not essential, and its unclaimed path; anything else is one agent. */
-static unsigned set_action(struct ho *ho, const char *resource, enum agent_action act)
-{
-	struct telemetry *t = ho->cfg.tel;
-	uint32_t n = atomic_load(&t->nr_agents);
-	unsigned kind = !strcmp(resource, "pio") ? AGENT_KIND_PIO : !strcmp(resource, "mmio") ? AGENT_KIND_MMIO : ~0u;
-	unsigned hit = 0;
-
-	if (n > TELEMETRY_MAX_AGENTS)
-		n = TELEMETRY_MAX_AGENTS;
-	for (uint32_t i = 0; i < n; i++) {
-		struct agent *a = &t->agents[i];
-		bool match;
-
-		if (kind != ~0u)
-			match = (a->kind == kind && !(a->flags & AGENT_ESSENTIAL) && act == AGENT_DENY) ||
-				(a->kind == AGENT_KIND_UNCLAIMED && !strncmp(a->name, resource, sizeof(a->name)));
-		else
-			match = !strncmp(a->name, resource, sizeof(a->name)) && !(a->flags & AGENT_ESSENTIAL);
-		/* Only changes count: a ladder that stays on deny does not
-		 * deny again. */
-		if (match && atomic_exchange(&a->action, act) != act)
-			hit++;
-	}
-	return hit;
-}
-
 static void pause_vm(struct ho *ho, unsigned ms)
 {
 	if (ho->pid <= 0)
@@ -202,12 +174,12 @@ static void execute_one(struct ho *ho, const struct policy_decision *d, enum pol
 		}
 		break;
 	case ACT_DENY:
-		n = set_action(ho, d->resource, AGENT_DENY);
+		n = telemetry_set_action(ho->cfg.tel, d->resource, AGENT_DENY);
 		if (n)
 			done(ho, d, a, "rule %s: %u agent(s) of %s set to deny", d->rule, n, d->resource);
 		break;
 	case ACT_RESET_DEVICE:
-		n = set_action(ho, d->resource, AGENT_RESET);
+		n = telemetry_set_action(ho->cfg.tel, d->resource, AGENT_RESET);
 		done(ho, d, n ? a : ACT_COUNT, "rule %s: reset asked of %u device(s) (%s)", d->rule, n, d->resource);
 		break;
 	case ACT_PAUSE:

@@ -62,6 +62,40 @@ struct agent *telemetry_find_agent(struct telemetry *t, const char *name);
  * a value out of range (the kind word is in the shared page). */
 const char *agent_kind_name(enum agent_kind kind);
 
+/* --- reading the page from the trusted side (telemetry_read.c) ---------
+ * Everything in the page is the VMM's word: a name may lack its NUL, a
+ * kind or a count may be any 32-bit value. The supervisor reads agent
+ * slots only through these, never through t->agents[i] directly, and
+ * counts of slots only clamped. */
+
+/* One agent slot as the supervisor may use it: copied out of the page in
+ * one pass (the VMM may be rewriting it meanwhile, so every later check
+ * and use sees the same values), the name NUL-terminated within
+ * AGENT_NAME_MAX bytes, the kind in range. */
+struct agent_view {
+	char name[AGENT_NAME_MAX + 1];
+	enum agent_kind kind; /* AGENT_KIND_COUNT when the page's word is not a kind */
+	uint32_t flags;
+	uint32_t action;      /* as written: compare it, never index with it */
+	uint32_t resets;
+	uint64_t accesses, bytes, rejects, anomalies, throttled;
+};
+
+/* The agent slots in use: the page's nr_agents, at most TELEMETRY_MAX_AGENTS. */
+unsigned telemetry_nr_agents(const struct telemetry *t);
+
+/* The vCPU slots in use: the page's nr_vcpus, at most TELEMETRY_MAX_VCPUS. */
+unsigned telemetry_nr_vcpus(const struct telemetry *t);
+
+/* Copies the name of a into out: at most AGENT_NAME_MAX bytes of a->name
+ * (never a byte past it, terminator or not), then a NUL. Returns out. */
+const char *telemetry_agent_name(const struct agent *a, char out[AGENT_NAME_MAX + 1]);
+
+/* Copies slot i of t into v. Returns 0, or -ERANGE (v zeroed, kind
+ * AGENT_KIND_COUNT) for i past the slot array. */
+int telemetry_agent_view(const struct telemetry *t, unsigned i, struct agent_view *v)
+	__attribute__((warn_unused_result));
+
 /* The slot of vCPU `id`. */
 static inline struct telemetry_vcpu *telemetry_vcpu(struct telemetry *t, unsigned id)
 {

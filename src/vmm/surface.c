@@ -198,9 +198,11 @@ static void print_bus(FILE *out, const struct bus *bus, const char *space, int w
 		fprintf(out, "  none\n");
 	for (unsigned i = 0; i < bus->nr_ranges; i++) {
 		const struct bus_range *r = &bus->ranges[i];
+		char name[AGENT_NAME_MAX + 1];
 
+		/* The name lives in the telemetry page: bounded like any reader's. */
 		fprintf(out, "  0x%0*llx-0x%0*llx  %s\n", width, (unsigned long long)r->base, width,
-			(unsigned long long)(r->base + r->size - 1), r->agent->name);
+			(unsigned long long)(r->base + r->size - 1), telemetry_agent_name(r->agent, name));
 	}
 }
 
