@@ -53,11 +53,13 @@ ip -n "$ns" link set "$tap" up
 
 echo "== kfv demo: Debian's kernel $(cat build/kvmbox/kernel/version 2>/dev/null), busybox userland, 2 vCPUs, 512 MiB;"
 echo "   jailed, guarded (check every 100 ms), default policy; virtio disk, net (TAP $tap in netns $ns, peer 10.99.0.1), rng"
-ip netns exec "$ns" build/kfv run --kernel "$kernel" --initrd "$images/initramfs.cpio.gz" \
+# nsenter, not "ip netns exec": that one mounts a sysfs of its own, which
+# hides the cgroup file system the jail puts the VMM in.
+nsenter --net="/run/netns/$ns" build/kfv run --kernel "$kernel" --initrd "$images/initramfs.cpio.gz" \
 	--cmdline "console=ttyS0 quiet panic=-1 pci=off kfv.run=demo kfv.ip=10.99.0.2/24 kfv.peer=10.99.0.1" \
 	--cpus 2 --memory 512M --disk "$disk" --net "tap=$tap" --rng \
-	--name demo --events "$events" --guard-period 100 </dev/null |
-	grep -v '^KFV-INIT: \(insmod\|scenario\)'
+	--name demo --events "$events" --guard-period 100 </dev/null 2>&1 |
+	grep --line-buffered -v '^KFV-INIT: \(insmod\|scenario\)'
 status=${PIPESTATUS[0]}
 echo "== kfv exited with status $status; security events: $events ($(wc -l <"$events" 2>/dev/null || echo 0) lines)"
 exit "$status"

@@ -24,7 +24,7 @@ linux_run() {
 	local extra=$1
 	shift
 	: >"$TEST_TMP/events"
-	# shellcheck disable=SC2086 # LINUX_WRAP: a command prefix, e.g. "ip netns exec NS"
+	# shellcheck disable=SC2086 # LINUX_WRAP: a command prefix, e.g. "nsenter --net=/run/netns/NS"
 	TIMEOUT=${TIMEOUT:-120} run ${LINUX_WRAP:-} "$KFV" run --kernel "$LINUX_KERNEL" --initrd "$LINUX_INITRD" \
 		--cmdline "$LINUX_CMDLINE $extra" --events "$TEST_TMP/events" "$@"
 }
@@ -47,13 +47,16 @@ PY
 guard_checks() { printf '%s\n' "$ERR" | sed -n 's/.*guard checks \([0-9]*\), alarms [0-9]*.*/\1/p' | tail -n1; }
 guard_alarms() { printf '%s\n' "$ERR" | sed -n 's/.*guard checks [0-9]*, alarms \([0-9]*\).*/\1/p' | tail -n1; }
 
-# benign NAME: the last run raised nothing above notice, took no action,
-# and the guard checked it throughout without an alarm.
+# benign NAME: the last run was fully jailed (nothing degraded), raised
+# nothing above notice, took no action, and the guard checked it
+# throughout without an alarm.
 benign() {
 	local bad
 	bad=$(events_above_notice)
 	if [ -n "$bad" ]; then
 		not_ok "$1" "events above notice: $(printf %s "$bad" | head -n 3 | tr '\n' '|')"
+	elif printf %s "$ERR" | grep -q 'sandbox degraded'; then
+		not_ok "$1" "the jail ran degraded: $(printf %s "$ERR" | grep 'sandbox degraded')"
 	elif ! printf %s "$ERR" | grep -q 'security: actions taken: none'; then
 		not_ok "$1" "the policy acted: $(printf %s "$ERR" | grep 'actions taken')"
 	elif [ "$(guard_checks)" -lt 1 ] 2>/dev/null || [ "$(guard_alarms)" != 0 ]; then

@@ -56,7 +56,9 @@ for x in t: x.join()
 PY
 for _ in $(seq 100); do grep -q ready "$TEST_TMP/peer.log" 2>/dev/null && break; sleep 0.1; done
 
-LINUX_WRAP="ip netns exec $ns" linux_start "pci=off kfv.run=net,wait-cad kfv.ip=10.77.0.2/24 kfv.peer=10.77.0.1" \
+# nsenter, not "ip netns exec", which mounts a sysfs of its own and so
+# hides the cgroup file system from the jail.
+LINUX_WRAP="nsenter --net=/run/netns/$ns" linux_start "pci=off kfv.run=net,wait-cad kfv.ip=10.77.0.2/24 kfv.peer=10.77.0.1" \
 	--cpus 2 --net "tap=$tap" --shutdown-timeout 60
 linux_wait_for "KFV-TEST waiting" && waited=1 || waited=0
 kill -PWR "$LINUX_PID" 2>/dev/null
