@@ -13,7 +13,6 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../defense/telemetry.h"
@@ -38,6 +37,8 @@ static void sim_region(struct kvm_userspace_memory_region *r)
 		.userspace_addr = (uint64_t)(uintptr_t)sim_page,
 	};
 }
+
+static void disk_attempt(unsigned action);
 
 /* Each attempt is made from the vCPU thread that took the exit, exactly
  * where an attacker who owns device emulation would stand. */
@@ -66,6 +67,12 @@ static void attempt(struct vm *vm, unsigned action)
 		r = ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
 		break;
 	case ESCAPE_NEW_VCPU: r = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)vm->ncpus); break;
+	case DISK_PWRITE_FAR:
+	case DISK_FALLOC_KEEP_SIZE:
+	case DISK_FALLOC_GROW:
+	case DISK_URING_FALLOC:
+		disk_attempt(action); /* on a device thread, which reports the outcome */
+		return;
 	default: return;
 	}
 	log_error("compromise simulation: escape %u was not stopped (result %ld)", action, r);
@@ -111,8 +118,6 @@ static void misbehave(unsigned action)
 	log_warn("compromise simulation: the VMM now under-reports its exits");
 }
 
-static void disk_attempt(unsigned action);
-
 static int compromise_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
 {
 	struct vm *vm = opaque;
@@ -125,13 +130,6 @@ static int compromise_write(void *opaque, uint64_t offset, const uint8_t *data, 
 	}
 	if (data[0] >= GUARD_SIM_STOP_RESPONDER && data[0] <= GUARD_SIM_EXTRA_FD) {
 		(void)guard_responder_sim(data[0]); /* the guard must notice; jailed, seccomp may first */
-		return IO_HANDLED;
-	}
-	if (data[0] >= DISK_PWRITE_FAR && data[0] <= DISK_URING_FALLOC) {
-		if (sandbox_locked_down())
-			disk_attempt(data[0]);
-		else
-			LOG_RATELIMITED(LOG_ERROR, "compromise simulation refused: the VMM is not jailed");
 		return IO_HANDLED;
 	}
 	if (!sandbox_locked_down()) {
@@ -211,19 +209,11 @@ void compromise_sim_device_thread(void)
 	atomic_store(&sim_disk.done, 1);
 }
 
-static uint64_t sim_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* the vDSO: no system call */
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* On the vCPU thread: hands the attempt to a device thread and waits for
  * it (at most 5 s), so the guest's next line comes after its outcome. */
 static void disk_attempt(unsigned action)
 {
-	uint64_t one = 1, until = sim_now_ns() + 5000000000ull;
+	uint64_t one = 1, until = monotonic_ns() + 5000000000ull;
 
 	if (sim_disk.image_fd < 0 || !sim_disk.wake_fd || *sim_disk.wake_fd < 0) {
 		log_error("compromise simulation: disk attack %u: no disk (give --disk)", action);
@@ -233,7 +223,7 @@ static void disk_attempt(unsigned action)
 	atomic_store(&sim_disk.pending, action);
 	if (write(*sim_disk.wake_fd, &one, sizeof(one)) < 0)
 		log_error("compromise simulation: cannot wake the disk's worker: %s", strerror(errno));
-	while (!atomic_load(&sim_disk.done) && sim_now_ns() < until)
+	while (!atomic_load(&sim_disk.done) && monotonic_ns() < until)
 		__builtin_ia32_pause();
 }
 

@@ -12,7 +12,6 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../boot/boot.h"
@@ -213,14 +212,6 @@ static void kick_handler(int sig)
 	(void)sig; /* only here to make KVM_RUN return -EINTR */
 }
 
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* SIGPWR: ask the guest to shut down, and give it shutdown_timeout_ms. */
 static void request_shutdown(struct vm *vm, uint64_t *deadline_ms)
 {
@@ -232,7 +223,7 @@ static void request_shutdown(struct vm *vm, uint64_t *deadline_ms)
 	else
 		log_info("shutdown request: Ctrl-Alt-Del sent to the guest");
 	if (vm->shutdown_timeout_ms && !*deadline_ms)
-		*deadline_ms = monotonic_ms() + vm->shutdown_timeout_ms;
+		*deadline_ms = monotonic_ns() / 1000000u + vm->shutdown_timeout_ms;
 }
 
 static int wait_for_stop(struct vm *vm, int sfd)
@@ -244,7 +235,7 @@ static int wait_for_stop(struct vm *vm, int sfd)
 		int timeout = -1;
 
 		if (deadline_ms) {
-			uint64_t now = monotonic_ms();
+			uint64_t now = monotonic_ns() / 1000000u;
 
 			if (now >= deadline_ms) {
 				vm_request_stop(vm, KFV_EXIT_INTERRUPTED,

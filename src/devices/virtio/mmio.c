@@ -540,14 +540,6 @@ static void drain(int fd)
 			;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* NoHype's busy poll: whether the driver added buffers since the last
  * look, having told it not to notify (virtq_poll_avail()). Buffers already
  * there (receive buffers waiting for frames) do not count, only new ones. */
@@ -584,7 +576,7 @@ static void *worker(void *arg)
 		bool polling = false, closing = false, moved = false;
 
 		if (poll_until) {
-			if (now_ns() < poll_until) {
+			if (monotonic_ns() < poll_until) {
 				polling = true;
 			} else {
 				/* The window closed: notifications again, and one more
@@ -628,7 +620,7 @@ static void *worker(void *arg)
 		process_locked(t);
 		pthread_mutex_unlock(&t->lock);
 		if (t->busy_poll_ns && (n > 0 || moved))
-			poll_until = now_ns() + t->busy_poll_ns;
+			poll_until = monotonic_ns() + t->busy_poll_ns;
 	}
 	return NULL;
 }
