@@ -18,15 +18,23 @@ linux_images_ok() {
 	fi
 }
 
-# linux_run CMDLINE-EXTRA KFV-RUN-OPTIONS...: boots with an events file;
-# sets RC, OUT (the console), ERR (kfv's lines) as `run` does.
-linux_run() {
+# linux_argv CMDLINE-EXTRA KFV-RUN-OPTIONS...: LINUX_ARGV, the whole kfv
+# command line of a boot (LINUX_WRAP, a command prefix such as
+# "nsenter --net=/run/netns/NS", first), with a fresh events file.
+linux_argv() {
 	local extra=$1
 	shift
 	: >"$TEST_TMP/events"
-	# shellcheck disable=SC2086 # LINUX_WRAP: a command prefix, e.g. "nsenter --net=/run/netns/NS"
-	TIMEOUT=${TIMEOUT:-120} run ${LINUX_WRAP:-} "$KFV" run --kernel "$LINUX_KERNEL" --initrd "$LINUX_INITRD" \
-		--cmdline "$LINUX_CMDLINE $extra" --events "$TEST_TMP/events" "$@"
+	# shellcheck disable=SC2206 # LINUX_WRAP is split on purpose
+	LINUX_ARGV=(${LINUX_WRAP:-} "$KFV" run --kernel "$LINUX_KERNEL" --initrd "$LINUX_INITRD"
+		--cmdline "$LINUX_CMDLINE $extra" --events "$TEST_TMP/events" "$@")
+}
+
+# linux_run CMDLINE-EXTRA KFV-RUN-OPTIONS...: boots; sets RC, OUT (the
+# console), ERR (kfv's lines) as `run` does.
+linux_run() {
+	linux_argv "$@"
+	TIMEOUT=${TIMEOUT:-120} run "${LINUX_ARGV[@]}"
 }
 
 # marker NAME: the value of the guest's "KFV-TEST NAME=VALUE" line.
@@ -71,13 +79,9 @@ benign() {
 # a line starting with MARKER (up to 150 s, or until kfv ends);
 # linux_finish waits for kfv (killed after 150 s more) and sets RC, OUT, ERR.
 linux_start() {
-	local extra=$1
-	shift
-	: >"$TEST_TMP/events"
+	linux_argv "$@"
 	: >"$TEST_TMP/out"
-	# shellcheck disable=SC2086 # LINUX_WRAP: a command prefix
-	${LINUX_WRAP:-} "$KFV" run --kernel "$LINUX_KERNEL" --initrd "$LINUX_INITRD" --cmdline "$LINUX_CMDLINE $extra" \
-		--events "$TEST_TMP/events" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null &
+	"${LINUX_ARGV[@]}" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null &
 	LINUX_PID=$!
 }
 linux_wait_for() {
